@@ -1,0 +1,14 @@
+//! sea-orm entities of chargegraph, one module per table.
+
+pub mod cdr;
+pub mod charging_period;
+pub mod connector;
+pub mod evse;
+pub mod evse_status_history;
+pub mod inbox;
+pub mod location;
+pub mod notification;
+pub mod outbox;
+pub mod push_token;
+pub mod session;
+pub mod session_event;

@@ -1,0 +1,47 @@
+//! Table `location`: An OCPI Location as last merged from pushes and pulls.
+
+use sea_orm::entity::prelude::*;
+
+/// An OCPI Location as last merged from pushes and pulls.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "location")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub country_code: String,
+    pub party_id: String,
+    pub ocpi_id: String,
+    pub country_code_key: String,
+    pub party_id_key: String,
+    pub ocpi_id_key: String,
+    pub name: Option<String>,
+    pub address: Option<String>,
+    pub city: Option<String>,
+    pub postal_code: Option<String>,
+    pub state: Option<String>,
+    pub country: Option<String>,
+    /// As sent.
+    pub latitude: Option<String>,
+    /// As sent.
+    pub longitude: Option<String>,
+    /// Parsed copy for geo search.
+    pub latitude_deg: Option<f64>,
+    /// Parsed copy for geo search.
+    pub longitude_deg: Option<f64>,
+    pub publish: Option<bool>,
+    pub time_zone: Option<String>,
+    pub location_type: Option<String>,
+    /// Sender stamp.
+    pub last_updated: Option<DateTimeUtc>,
+    /// Receive stamp.
+    pub received_at: DateTimeUtc,
+    /// Merged OCPI JSON, EVSEs excluded.
+    #[sea_orm(column_type = "Text")]
+    pub raw: String,
+}
+
+/// No relations are declared; joins are written in the store.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,26 @@
+//! Table `push_token`: A push token: only the SHA-256 of the secret is kept.
+
+use sea_orm::entity::prelude::*;
+
+/// A push token: only the SHA-256 of the secret is kept.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "push_token")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub token_hash: String,
+    pub label: Option<String>,
+    /// JSON array of "CC/PTY" strings; the first is the default party.
+    #[sea_orm(column_type = "Text")]
+    pub parties: String,
+    pub strict: bool,
+    pub created_at: DateTimeUtc,
+    pub expires_at: Option<DateTimeUtc>,
+    pub revoked_at: Option<DateTimeUtc>,
+}
+
+/// No relations are declared; joins are written in the store.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

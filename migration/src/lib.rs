@@ -1,0 +1,15 @@
+//! Database migrations for chargegraph, one file per change, run on SQLite and PostgreSQL alike.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261203_000001_init;
+
+/// Runs every chargegraph migration in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261203_000001_init::Migration)]
+    }
+}

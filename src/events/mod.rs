@@ -1,0 +1,1 @@
+//! Outbox reader and in-memory fan-out of committed change events.

@@ -1,0 +1,153 @@
+//! The only code that builds database queries: connecting, migrating, reads and writes.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{
+    DatabaseConnection, DatabaseTransaction, DbBackend, SqlxPostgresConnector, SqlxSqliteConnector,
+    TransactionTrait,
+};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+pub mod read;
+pub mod write;
+
+/// Errors of the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database URL names no backend we support.
+    #[error("unsupported database URL {0:?}: expected sqlite://PATH or postgres://...")]
+    UnsupportedUrl(String),
+    /// The driver could not connect or configure the pool.
+    #[error("cannot connect to the database: {0}")]
+    Connect(#[from] sqlx::Error),
+    /// A query or migration failed.
+    #[error("database error: {0}")]
+    Db(#[from] sea_orm::DbErr),
+    /// A stored value could not be decoded.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// Connection settings the store needs.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// `sqlite://PATH` or `postgres://...`.
+    pub url: String,
+    /// Most connections in the pool.
+    pub max_connections: u32,
+    /// How long to wait for a connection.
+    pub connect_timeout: Duration,
+}
+
+impl StoreOptions {
+    /// Options with the defaults for `url`.
+    pub fn new(url: &str) -> Self {
+        StoreOptions {
+            url: url.to_owned(),
+            max_connections: 8,
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A migrated database and the writer discipline of its backend.
+#[derive(Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+    /// SQLite allows one writer; ingest transactions take this lock so they
+    /// queue in process instead of failing with SQLITE_BUSY.
+    writer: Option<Arc<Mutex<()>>>,
+}
+
+/// A write transaction, holding the SQLite writer lock while it lives.
+pub struct WriteTx {
+    /// The open transaction.
+    pub txn: DatabaseTransaction,
+    _writer: Option<OwnedMutexGuard<()>>,
+}
+
+impl Store {
+    /// Connects (creating a SQLite file when missing) and runs pending migrations.
+    pub async fn connect(options: &StoreOptions) -> Result<Store, StoreError> {
+        let store = if is_sqlite(&options.url) {
+            Store::connect_sqlite(options).await?
+        } else if options.url.starts_with("postgres://") || options.url.starts_with("postgresql://")
+        {
+            Store::connect_postgres(options).await?
+        } else {
+            return Err(StoreError::UnsupportedUrl(options.url.clone()));
+        };
+        Migrator::up(&store.db, None).await?;
+        Ok(store)
+    }
+
+    async fn connect_sqlite(options: &StoreOptions) -> Result<Store, StoreError> {
+        let connect = SqliteConnectOptions::from_str(&options.url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(30))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(options.max_connections)
+            .acquire_timeout(options.connect_timeout)
+            .connect_with(connect)
+            .await?;
+        Ok(Store {
+            db: SqlxSqliteConnector::from_sqlx_sqlite_pool(pool),
+            writer: Some(Arc::new(Mutex::new(()))),
+        })
+    }
+
+    async fn connect_postgres(options: &StoreOptions) -> Result<Store, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections)
+            .acquire_timeout(options.connect_timeout)
+            .connect(&options.url)
+            .await?;
+        Ok(Store {
+            db: SqlxPostgresConnector::from_sqlx_postgres_pool(pool),
+            writer: None,
+        })
+    }
+
+    /// The connection pool, for reads.
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
+    /// Starts a write transaction, waiting for the single SQLite writer slot.
+    pub async fn begin_write(&self) -> Result<WriteTx, StoreError> {
+        let guard = match &self.writer {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        };
+        let txn = self.db.begin().await?;
+        Ok(WriteTx {
+            txn,
+            _writer: guard,
+        })
+    }
+}
+
+impl WriteTx {
+    /// Commits, then releases the writer slot.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        self.txn.commit().await?;
+        Ok(())
+    }
+}
+
+fn is_sqlite(url: &str) -> bool {
+    url.starts_with("sqlite:")
+}

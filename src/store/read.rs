@@ -1,0 +1,1 @@
+//! Queries behind the GraphQL API and the OCPI GET endpoints.

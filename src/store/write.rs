@@ -1,0 +1,1 @@
+//! Writes of the ingest path: upserts, history rows, inbox and outbox rows.
