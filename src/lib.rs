@@ -1,7 +1,14 @@
 //! chargegraph: receives OCPI pushes from charge point operators, keeps them
 //! in a relational store and serves them as one GraphQL API.
 
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod demo;
 pub mod domain;
 pub mod events;
 pub mod graphql;
+pub mod ingest;
+pub mod ocpi;
 pub mod store;
+pub mod telemetry;

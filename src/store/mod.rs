@@ -13,8 +13,14 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+pub mod cdrs;
+pub mod inbox;
+pub mod locations;
+pub mod notifications;
+pub mod outbox;
 pub mod read;
-pub mod write;
+pub mod sessions;
+pub mod tokens;
 
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]

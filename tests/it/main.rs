@@ -1,1 +1,6 @@
+//! Integration tests: the real app on 127.0.0.1:0 with its own database,
+//! driven over real HTTP and WebSocket.
 
+mod harness;
+mod receiver;
+mod spine;

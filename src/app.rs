@@ -1,0 +1,72 @@
+//! Application state and router assembly; `serve` runs it on a listener.
+
+use std::future::Future;
+
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::events::Events;
+use crate::graphql;
+use crate::ocpi::routes::{self, Receiver};
+use crate::ocpi::Envelope;
+use crate::store::{Store, StoreError, StoreOptions};
+
+/// Everything the running server shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// Effective configuration.
+    pub config: Config,
+    /// The database.
+    pub store: Store,
+    /// The outbox reader and fan-out.
+    pub events: Events,
+}
+
+impl AppState {
+    /// Connects and migrates the database and starts the outbox reader.
+    pub async fn start(config: Config) -> Result<AppState, StoreError> {
+        let mut options = StoreOptions::new(&config.database_url);
+        options.max_connections = config.db_max_connections;
+        let store = Store::connect(&options).await?;
+        let events = Events::start(store.clone());
+        Ok(AppState {
+            config,
+            store,
+            events,
+        })
+    }
+}
+
+/// The whole HTTP surface: OCPI receiver, GraphQL, GraphiQL.
+pub fn router(state: &AppState) -> Router {
+    let receiver = Receiver {
+        store: state.store.clone(),
+        events: state.events.clone(),
+        body_limit: state.config.body_limit,
+        public_url: state.config.public_url.clone(),
+    };
+    let schema = graphql::build_schema(state.store.clone(), state.events.clone());
+    Router::new()
+        .merge(routes::router(receiver))
+        .merge(graphql::router(schema))
+        .fallback(not_found)
+}
+
+async fn not_found() -> impl IntoResponse {
+    let envelope = Envelope::new(2000, None, "no endpoint at this URL");
+    (StatusCode::NOT_FOUND, axum::Json(envelope))
+}
+
+/// Serves until `shutdown` completes.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(&state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

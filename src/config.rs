@@ -1,0 +1,56 @@
+//! One Config, read from an optional TOML file and `CHARGEGRAPH_*` variables.
+//!
+//! Reads: CHARGEGRAPH_CONFIG (the TOML file), CHARGEGRAPH_LISTEN,
+//! CHARGEGRAPH_DATABASE_URL, CHARGEGRAPH_BODY_LIMIT, CHARGEGRAPH_PUBLIC_URL,
+//! CHARGEGRAPH_LOG_FORMAT, CHARGEGRAPH_DB_MAX_CONNECTIONS.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+/// Effective settings of a chargegraph process.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    pub listen: SocketAddr,
+    /// `sqlite://PATH` or `postgres://...`.
+    pub database_url: String,
+    /// Largest OCPI request body accepted, in bytes.
+    pub body_limit: usize,
+    /// Public base URL, used in the CDR `Location` header; the Host header when unset.
+    pub public_url: Option<String>,
+    /// `text` or `json` logs.
+    pub log_format: String,
+    /// Most database connections in the pool.
+    pub db_max_connections: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: "sqlite://chargegraph.db".into(),
+            body_limit: 8 * 1024 * 1024,
+            public_url: None,
+            log_format: "text".into(),
+            db_max_connections: 8,
+        }
+    }
+}
+
+impl Config {
+    /// Defaults, then the TOML file (when given or named by CHARGEGRAPH_CONFIG), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Config, figment::Error> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        let env_file = std::env::var("CHARGEGRAPH_CONFIG").ok();
+        if let Some(path) = file.map(Path::to_path_buf).or(env_file.map(Into::into)) {
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        figment
+            .merge(Env::prefixed("CHARGEGRAPH_").ignore(&["CONFIG", "CI", "TEST_DATABASE_URL"]))
+            .extract()
+    }
+}

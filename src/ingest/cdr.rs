@@ -1,0 +1,111 @@
+//! CDRs: immutable, idempotent on an identical re-POST, credit CDRs linked to
+//! the one they correct, and stored with their snapshot when the location is unknown.
+
+use serde_json::{json, Value};
+
+use super::{check, Ctx, IngestError};
+use crate::ocpi::wire::{self, Mode, Report};
+use crate::store::cdrs::{self as store, CdrRow};
+use crate::store::locations;
+use crate::store::outbox::{self, NewEvent};
+
+pub(super) async fn apply(ctx: &mut Ctx<'_>) -> Result<(), IngestError> {
+    let body = &ctx.push.body;
+    let mut report = Report::default();
+    let parsed = wire::parse_cdr(body, Mode::Whole, &mut report);
+    check(&report)?;
+    let id = parsed
+        .id
+        .clone()
+        .ok_or_else(|| IngestError::Invalid("$.id: missing; a CDR needs its id".into()))?;
+    let (cc, party) = owner(
+        ctx,
+        parsed.country_code.as_deref(),
+        parsed.party_id.as_deref(),
+    )?;
+    super::require_party(ctx, &cc, &party)?;
+    ctx.warn(report);
+    ctx.applied.cdr_key = Some((cc.clone(), party.clone(), id.clone()));
+
+    if let Some(stored) = store::find(ctx.tx, &cc, &party, &id).await? {
+        let stored_value: Value = serde_json::from_str(&stored.raw).unwrap_or(Value::Null);
+        if &stored_value == body {
+            let key = (stored.country_code, stored.party_id, stored.ocpi_id);
+            ctx.applied.cdr_key = Some(key);
+            ctx.outcome(false, "not applied: identical CDR already stored");
+            return Ok(());
+        }
+        return Err(IngestError::Invalid(format!(
+            "$: CDR {id:?} is already stored with other content; CDRs are immutable"
+        )));
+    }
+    let location_pk = match &parsed.location_id {
+        Some(location_id) => locations::find(ctx.tx, &cc, &party, location_id)
+            .await?
+            .map(|m| m.id),
+        None => None,
+    };
+    let credit_of_pk = match &parsed.credit_reference_id {
+        Some(original) => store::find(ctx.tx, &cc, &party, original)
+            .await?
+            .map(|m| m.id),
+        None => None,
+    };
+    let row = CdrRow {
+        country_code: cc.clone(),
+        party_id: party.clone(),
+        ocpi_id: id.clone(),
+        session_id: parsed.session_id,
+        location_id: parsed.location_id,
+        evse_uid: parsed.evse_uid,
+        connector_id: parsed.connector_id,
+        location_pk,
+        start_date_time: parsed.start_date_time.map(|t| t.as_datetime()),
+        end_date_time: parsed.end_date_time.map(|t| t.as_datetime()),
+        auth_id: parsed.auth_id,
+        auth_method: parsed.auth_method,
+        token_uid: parsed.token_uid,
+        currency: parsed.currency,
+        total_cost_micro: parsed.total_cost.map(|m| m.0),
+        total_cost_incl_vat_micro: parsed.total_cost_incl_vat.map(|m| m.0),
+        total_energy_micro: parsed.total_energy.map(|m| m.0),
+        total_time_micro: parsed.total_time.map(|m| m.0),
+        total_parking_time_micro: parsed.total_parking_time.map(|m| m.0),
+        tariff_ids: parsed.tariff_ids,
+        credit: parsed.credit.unwrap_or(false),
+        credit_reference_id: parsed.credit_reference_id,
+        credit_of_pk,
+        last_updated: parsed.last_updated.map(|t| t.as_datetime()),
+        received_at: ctx.received_at().as_datetime(),
+        raw: body.to_string(),
+    };
+    let model = store::insert(ctx.tx, row).await?;
+    let event = NewEvent {
+        kind: "CDR_RECEIVED",
+        country_code: cc.clone(),
+        party_id: party.clone(),
+        location_pk: model.location_pk,
+        evse_pk: None,
+        session_pk: None,
+        payload: json!({"country_code": cc, "party_id": party, "cdr_id": id}),
+    };
+    outbox::insert(ctx.tx, event).await?;
+    ctx.applied.emitted = true;
+    ctx.outcome(true, "CDR stored");
+    Ok(())
+}
+
+/// A 2.2.1 CDR names its party; a 2.1.1 CDR belongs to the token's default party.
+fn owner(
+    ctx: &Ctx<'_>,
+    country_code: Option<&str>,
+    party_id: Option<&str>,
+) -> Result<(String, String), IngestError> {
+    if let (Some(cc), Some(party)) = (country_code, party_id) {
+        return Ok((cc.to_owned(), party.to_owned()));
+    }
+    let party = ctx.push.caller.default_party().ok_or_else(|| {
+        IngestError::ForeignParty("this token has no party to own the CDR".into())
+    })?;
+    Ok((party.country_code.clone(), party.party_id.clone()))
+}

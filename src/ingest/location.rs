@@ -1,0 +1,500 @@
+//! Locations, EVSEs and connectors: PUT and PATCH at each level (OCPI 2.2.1
+//! Locations, receiver interface), with parent stamp bumps and status history.
+
+use axum::http::Method;
+use entity::{evse, location};
+use serde_json::{json, Map, Value};
+
+use super::merge::{self, is_stale};
+use super::{check, Ctx, IngestError};
+use crate::domain::party::key;
+use crate::domain::Timestamp;
+use crate::ocpi::wire::{self, Mode, Report};
+use crate::store::locations::{self as store, ConnectorRow, EvseRow, LocationRow, StatusChange};
+use crate::store::outbox::{self, NewEvent};
+
+/// The URL ids of a location-level push: cc, party, location id, [evse uid, [connector id]].
+struct Url<'a> {
+    country_code: &'a str,
+    party_id: &'a str,
+    location_id: &'a str,
+    evse_uid: Option<&'a str>,
+    connector_id: Option<&'a str>,
+}
+
+pub(super) async fn apply(ctx: &mut Ctx<'_>) -> Result<(), IngestError> {
+    let ids = &ctx.push.ids;
+    let url = Url {
+        country_code: &ids[0],
+        party_id: &ids[1],
+        location_id: &ids[2],
+        evse_uid: ids.get(3).map(String::as_str),
+        connector_id: ids.get(4).map(String::as_str),
+    };
+    super::require_party(ctx, url.country_code, url.party_id)?;
+    let body = merge::object(&ctx.push.body);
+    let patch = ctx.push.method == Method::PATCH;
+    if patch {
+        super::check_patch_stamp(ctx, &body)?;
+    }
+    match (url.evse_uid, url.connector_id) {
+        (None, _) => location_level(ctx, &url, &body, patch).await,
+        (Some(uid), None) => evse_level(ctx, &url, uid, &body, patch).await,
+        (Some(uid), Some(cid)) => connector_level(ctx, &url, uid, cid, &body, patch).await,
+    }
+}
+
+async fn location_level(
+    ctx: &mut Ctx<'_>,
+    url: &Url<'_>,
+    body: &Map<String, Value>,
+    patch: bool,
+) -> Result<(), IngestError> {
+    let mode = if patch { Mode::Patch } else { Mode::Whole };
+    let mut report = Report::default();
+    let parsed = wire::parse_location(&Value::Object(body.clone()), mode, &mut report);
+    check(&report)?;
+    check_id("$.id", parsed.id.as_deref(), url.location_id)?;
+    check_id(
+        "$.country_code",
+        parsed.country_code.as_deref(),
+        url.country_code,
+    )?;
+    check_id("$.party_id", parsed.party_id.as_deref(), url.party_id)?;
+    ctx.warn(report);
+    let existing = store::find(ctx.tx, url.country_code, url.party_id, url.location_id).await?;
+    if patch && existing.is_none() {
+        return Err(unknown_location(url.location_id));
+    }
+    let stale = is_stale(
+        existing.as_ref().and_then(|m| m.last_updated),
+        parsed.last_updated,
+    );
+    let stored = existing.as_ref().map(|m| merge::parse_raw(&m.raw));
+    let mut raw = stored.clone().unwrap_or_default();
+    if stale {
+        merge::fill_gaps(&mut raw, body, &["evses"]);
+    } else if patch {
+        merge::patch(&mut raw, body, &["evses"]);
+    } else {
+        raw = merge::without(body, &["evses"]);
+    }
+    let changed = stored.as_ref() != Some(&raw);
+    let created = existing.is_none();
+    let model = if changed {
+        let row = location_row(url, &raw, ctx.received_at());
+        store::save(ctx.tx, existing, row).await?
+    } else {
+        existing.ok_or_else(|| unknown_location(url.location_id))?
+    };
+    if !stale {
+        if let Some(Value::Array(list)) = body.get("evses") {
+            apply_evse_list(ctx, &model, list, patch).await?;
+        }
+    }
+    if changed {
+        emit_location(ctx, &model).await?;
+    }
+    let message = match (stale, created, changed) {
+        (true, _, _) => "not applied: older than the stored location; absent fields filled",
+        (_, true, _) => "location created",
+        (_, _, true) => "location updated",
+        _ => "not applied: identical to the stored location",
+    };
+    ctx.outcome(created, message);
+    Ok(())
+}
+
+/// EVSEs listed in a Location PUT or PATCH are applied one by one; a PUT marks
+/// the EVSEs it no longer lists REMOVED rather than deleting their history.
+async fn apply_evse_list(
+    ctx: &mut Ctx<'_>,
+    location: &location::Model,
+    list: &[Value],
+    patch: bool,
+) -> Result<(), IngestError> {
+    let mut listed = Vec::new();
+    for value in list {
+        let Some(evse_body) = value.as_object() else {
+            continue;
+        };
+        let Some(uid) = evse_body.get("uid").and_then(Value::as_str) else {
+            continue;
+        };
+        listed.push(key(uid));
+        upsert_evse(ctx, location, uid, evse_body, patch).await?;
+    }
+    if !patch {
+        for old in store::evses(ctx.tx, location.id).await? {
+            if !listed.contains(&old.uid_key) && old.status.as_deref() != Some("REMOVED") {
+                let mut removal = Map::new();
+                removal.insert("status".into(), json!("REMOVED"));
+                upsert_evse(ctx, location, &old.uid.clone(), &removal, true).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn evse_level(
+    ctx: &mut Ctx<'_>,
+    url: &Url<'_>,
+    uid: &str,
+    body: &Map<String, Value>,
+    patch: bool,
+) -> Result<(), IngestError> {
+    let mode = if patch { Mode::Patch } else { Mode::Whole };
+    let mut report = Report::default();
+    let parsed = wire::parse_evse(&Value::Object(body.clone()), mode, &mut report);
+    check(&report)?;
+    check_id("$.uid", parsed.uid.as_deref(), uid)?;
+    ctx.warn(report);
+    let location = store::find(ctx.tx, url.country_code, url.party_id, url.location_id)
+        .await?
+        .ok_or_else(|| unknown_location(url.location_id))?;
+    let existing = store::find_evse(ctx.tx, location.id, uid).await?;
+    if patch && existing.is_none() {
+        return Err(unknown_evse(url.location_id, uid));
+    }
+    let result = upsert_evse(ctx, &location, uid, body, patch).await?;
+    if result.changed {
+        store::bump_location(
+            ctx.tx,
+            &location,
+            parsed.last_updated.map(|t| t.as_datetime()),
+            ctx.received_at().as_datetime(),
+        )
+        .await?;
+        emit_location(ctx, &location).await?;
+    }
+    ctx.outcome(result.created, result.message("EVSE"));
+    Ok(())
+}
+
+async fn connector_level(
+    ctx: &mut Ctx<'_>,
+    url: &Url<'_>,
+    uid: &str,
+    connector_id: &str,
+    body: &Map<String, Value>,
+    patch: bool,
+) -> Result<(), IngestError> {
+    let mode = if patch { Mode::Patch } else { Mode::Whole };
+    let mut report = Report::default();
+    let parsed = wire::parse_connector(&Value::Object(body.clone()), mode, &mut report);
+    check(&report)?;
+    check_id("$.id", parsed.id.as_deref(), connector_id)?;
+    ctx.warn(report);
+    let location = store::find(ctx.tx, url.country_code, url.party_id, url.location_id)
+        .await?
+        .ok_or_else(|| unknown_location(url.location_id))?;
+    let evse = store::find_evse(ctx.tx, location.id, uid)
+        .await?
+        .ok_or_else(|| unknown_evse(url.location_id, uid))?;
+    let existing = store::find_connector(ctx.tx, evse.id, connector_id).await?;
+    if patch && existing.is_none() {
+        return Err(IngestError::UnknownLocation(format!(
+            "unknown connector {connector_id:?} of EVSE {uid:?} at location {:?}",
+            url.location_id
+        )));
+    }
+    let result = upsert_connector(ctx, evse.id, connector_id, body, patch).await?;
+    if result.changed {
+        let stamp = parsed.last_updated.map(|t| t.as_datetime());
+        let at = ctx.received_at().as_datetime();
+        store::bump_evse(ctx.tx, &evse, stamp, at).await?;
+        store::bump_location(ctx.tx, &location, stamp, at).await?;
+        emit_location(ctx, &location).await?;
+    }
+    ctx.outcome(result.created, result.message("connector"));
+    Ok(())
+}
+
+/// What an EVSE or connector upsert did.
+struct Upsert {
+    created: bool,
+    changed: bool,
+    stale: bool,
+}
+
+impl Upsert {
+    fn message(&self, noun: &str) -> String {
+        match (self.stale, self.created, self.changed) {
+            (true, _, _) => {
+                format!("not applied: older than the stored {noun}; absent fields filled")
+            }
+            (_, true, _) => format!("{noun} created"),
+            (_, _, true) => format!("{noun} updated"),
+            _ => format!("not applied: identical to the stored {noun}"),
+        }
+    }
+}
+
+async fn upsert_evse(
+    ctx: &mut Ctx<'_>,
+    location: &location::Model,
+    uid: &str,
+    body: &Map<String, Value>,
+    patch: bool,
+) -> Result<Upsert, IngestError> {
+    let existing = store::find_evse(ctx.tx, location.id, uid).await?;
+    let incoming_stamp = stamp_of(body);
+    let stale = is_stale(
+        existing.as_ref().and_then(|m| m.last_updated),
+        incoming_stamp,
+    );
+    let stored = existing.as_ref().map(|m| merge::parse_raw(&m.raw));
+    let mut raw = stored.clone().unwrap_or_default();
+    if stale {
+        merge::fill_gaps(&mut raw, body, &["connectors"]);
+    } else if patch {
+        merge::patch(&mut raw, body, &["connectors"]);
+    } else {
+        raw = merge::without(body, &["connectors"]);
+    }
+    let mut changed = stored.as_ref() != Some(&raw);
+    let created = existing.is_none();
+    let previous_status = existing.as_ref().and_then(|m| m.status.clone());
+    let previous_since = existing.as_ref().and_then(|m| m.status_since);
+    let model = if changed {
+        let mut row = evse_row(uid, &raw, ctx.received_at());
+        let changed_at = incoming_stamp.unwrap_or(ctx.received_at()).as_datetime();
+        row.status_since = if row.status != previous_status {
+            Some(changed_at)
+        } else {
+            previous_since
+        };
+        let model = store::save_evse(ctx.tx, location.id, existing, row).await?;
+        if model.status != previous_status {
+            record_status_change(ctx, location, &model, previous_status, incoming_stamp).await?;
+        }
+        model
+    } else {
+        existing.ok_or_else(|| unknown_evse(&location.ocpi_id, uid))?
+    };
+    if !stale {
+        if let Some(Value::Array(list)) = body.get("connectors") {
+            changed |= apply_connector_list(ctx, model.id, list, patch).await?;
+        }
+    }
+    Ok(Upsert {
+        created,
+        changed,
+        stale,
+    })
+}
+
+async fn apply_connector_list(
+    ctx: &mut Ctx<'_>,
+    evse_pk: i64,
+    list: &[Value],
+    patch: bool,
+) -> Result<bool, IngestError> {
+    let mut listed = Vec::new();
+    let mut changed = false;
+    for value in list {
+        let Some(body) = value.as_object() else {
+            continue;
+        };
+        let Some(id) = body.get("id").and_then(id_text) else {
+            continue;
+        };
+        changed |= upsert_connector(ctx, evse_pk, &id, body, patch)
+            .await?
+            .changed;
+        listed.push(id);
+    }
+    if !patch {
+        store::delete_connectors_except(ctx.tx, evse_pk, &listed).await?;
+    }
+    Ok(changed)
+}
+
+async fn upsert_connector(
+    ctx: &mut Ctx<'_>,
+    evse_pk: i64,
+    connector_id: &str,
+    body: &Map<String, Value>,
+    patch: bool,
+) -> Result<Upsert, IngestError> {
+    let existing = store::find_connector(ctx.tx, evse_pk, connector_id).await?;
+    let stale = is_stale(
+        existing.as_ref().and_then(|m| m.last_updated),
+        stamp_of(body),
+    );
+    let stored = existing.as_ref().map(|m| merge::parse_raw(&m.raw));
+    let mut raw = stored.clone().unwrap_or_default();
+    if stale {
+        merge::fill_gaps(&mut raw, body, &[]);
+    } else if patch {
+        merge::patch(&mut raw, body, &[]);
+    } else {
+        raw = body.clone();
+    }
+    let changed = stored.as_ref() != Some(&raw);
+    let created = existing.is_none();
+    if changed {
+        let row = connector_row(connector_id, &raw, ctx.received_at());
+        store::save_connector(ctx.tx, evse_pk, existing, row).await?;
+    }
+    Ok(Upsert {
+        created,
+        changed,
+        stale,
+    })
+}
+
+async fn record_status_change(
+    ctx: &mut Ctx<'_>,
+    location: &location::Model,
+    evse: &evse::Model,
+    previous_status: Option<String>,
+    stamp: Option<Timestamp>,
+) -> Result<(), IngestError> {
+    let Some(status) = evse.status.clone() else {
+        return Ok(());
+    };
+    let changed_at = stamp.unwrap_or(ctx.received_at());
+    let change = StatusChange {
+        evse_pk: evse.id,
+        location_pk: location.id,
+        previous_status: previous_status.clone(),
+        status: status.clone(),
+        changed_at: changed_at.as_datetime(),
+        received_at: ctx.received_at().as_datetime(),
+        stamp_from_sender: stamp.is_some(),
+    };
+    store::insert_status_change(ctx.tx, &change).await?;
+    let payload = json!({
+        "country_code": location.country_code,
+        "party_id": location.party_id,
+        "location_id": location.ocpi_id,
+        "evse_uid": evse.uid,
+        "evse_id": evse.evse_id,
+        "previous_status": previous_status,
+        "status": status,
+        "changed_at": changed_at.to_string(),
+    });
+    let event = NewEvent {
+        kind: "EVSE_STATUS_CHANGED",
+        country_code: location.country_code.clone(),
+        party_id: location.party_id.clone(),
+        location_pk: Some(location.id),
+        evse_pk: Some(evse.id),
+        session_pk: None,
+        payload,
+    };
+    outbox::insert(ctx.tx, event).await?;
+    ctx.applied.emitted = true;
+    Ok(())
+}
+
+async fn emit_location(ctx: &mut Ctx<'_>, location: &location::Model) -> Result<(), IngestError> {
+    let event = NewEvent {
+        kind: "LOCATION_CHANGED",
+        country_code: location.country_code.clone(),
+        party_id: location.party_id.clone(),
+        location_pk: Some(location.id),
+        evse_pk: None,
+        session_pk: None,
+        payload: json!({
+            "country_code": location.country_code,
+            "party_id": location.party_id,
+            "location_id": location.ocpi_id,
+        }),
+    };
+    outbox::insert(ctx.tx, event).await?;
+    ctx.applied.emitted = true;
+    Ok(())
+}
+
+fn location_row(url: &Url<'_>, raw: &Map<String, Value>, received_at: Timestamp) -> LocationRow {
+    let mut scratch = Report::default();
+    let parsed = wire::parse_location(&Value::Object(raw.clone()), Mode::Whole, &mut scratch);
+    LocationRow {
+        country_code: url.country_code.to_owned(),
+        party_id: url.party_id.to_owned(),
+        ocpi_id: url.location_id.to_owned(),
+        name: parsed.name,
+        address: parsed.address,
+        city: parsed.city,
+        postal_code: parsed.postal_code,
+        state: parsed.state,
+        country: parsed.country,
+        latitude: parsed.latitude,
+        longitude: parsed.longitude,
+        latitude_deg: parsed.latitude_deg,
+        longitude_deg: parsed.longitude_deg,
+        publish: parsed.publish,
+        time_zone: parsed.time_zone,
+        location_type: parsed.location_type,
+        last_updated: parsed.last_updated.map(|t| t.as_datetime()),
+        received_at: received_at.as_datetime(),
+        raw: Value::Object(raw.clone()).to_string(),
+    }
+}
+
+fn evse_row(uid: &str, raw: &Map<String, Value>, received_at: Timestamp) -> EvseRow {
+    let mut scratch = Report::default();
+    let parsed = wire::parse_evse(&Value::Object(raw.clone()), Mode::Whole, &mut scratch);
+    EvseRow {
+        uid: uid.to_owned(),
+        evse_id: parsed.evse_id,
+        status: parsed.status,
+        status_since: None,
+        last_updated: parsed.last_updated.map(|t| t.as_datetime()),
+        received_at: received_at.as_datetime(),
+        raw: Value::Object(raw.clone()).to_string(),
+    }
+}
+
+fn connector_row(id: &str, raw: &Map<String, Value>, received_at: Timestamp) -> ConnectorRow {
+    let mut scratch = Report::default();
+    let parsed = wire::parse_connector(&Value::Object(raw.clone()), Mode::Whole, &mut scratch);
+    ConnectorRow {
+        connector_id: id.to_owned(),
+        standard: parsed.standard,
+        format: parsed.format,
+        power_type: parsed.power_type,
+        max_voltage: parsed.max_voltage,
+        max_amperage: parsed.max_amperage,
+        max_electric_power: parsed.max_electric_power,
+        tariff_ids: parsed.tariff_ids.unwrap_or_default(),
+        last_updated: parsed.last_updated.map(|t| t.as_datetime()),
+        received_at: received_at.as_datetime(),
+        raw: Value::Object(raw.clone()).to_string(),
+    }
+}
+
+/// The sender stamp of a body, when it has a valid one.
+fn stamp_of(body: &Map<String, Value>) -> Option<Timestamp> {
+    let text = body.get("last_updated")?.as_str()?;
+    crate::domain::time::parse(text).ok().map(|p| p.at)
+}
+
+/// A connector id sent as a string or (leniently) as a number.
+fn id_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// The body's id, when present, must name the URL's object (OCPI: 2001 on mismatch).
+pub(super) fn check_id(path: &str, body: Option<&str>, url: &str) -> Result<(), IngestError> {
+    match body {
+        Some(body) if key(body) != key(url) => Err(IngestError::Invalid(format!(
+            "{path}: {body:?} does not match {url:?} in the URL"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn unknown_location(location_id: &str) -> IngestError {
+    IngestError::UnknownLocation(format!("unknown location {location_id:?}"))
+}
+
+fn unknown_evse(location_id: &str, uid: &str) -> IngestError {
+    IngestError::UnknownLocation(format!("unknown EVSE {uid:?} at location {location_id:?}"))
+}

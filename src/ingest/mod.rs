@@ -1,0 +1,271 @@
+//! Applying a push: merge rules, the stale guard, idempotency, history and
+//! outbox rows, all in one transaction with the inbox row.
+
+use axum::http::Method;
+use sea_orm::DatabaseTransaction;
+use serde_json::Value;
+
+use crate::domain::Timestamp;
+use crate::events::Events;
+use crate::ocpi::auth::Caller;
+use crate::ocpi::path::Module;
+use crate::ocpi::wire::Report;
+use crate::store::inbox::{self, InboxRow};
+use crate::store::{Store, StoreError};
+
+mod cdr;
+mod location;
+pub mod merge;
+mod notification;
+mod session;
+
+/// Why a push was refused. Nothing of it is applied.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The object is invalid (OCPI 2001); the message names the JSON path.
+    #[error("{0}")]
+    Invalid(String),
+    /// The location, EVSE or connector is unknown (OCPI 2003).
+    #[error("{0}")]
+    UnknownLocation(String),
+    /// The object's party is not writable with this token (OCPI 2001, HTTP 404).
+    #[error("{0}")]
+    ForeignParty(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sea_orm::DbErr> for IngestError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        IngestError::Store(StoreError::Db(err))
+    }
+}
+
+/// Where a request came from, as recorded in the inbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// Pushed by the CPO.
+    Push,
+    /// Pulled by reconciliation.
+    Pull,
+    /// Re-applied from the inbox.
+    Replay,
+}
+
+impl Source {
+    fn name(self) -> &'static str {
+        match self {
+            Source::Push => "push",
+            Source::Pull => "pull",
+            Source::Replay => "replay",
+        }
+    }
+}
+
+/// One request to apply.
+#[derive(Debug, Clone)]
+pub struct Push {
+    /// Where it came from.
+    pub source: Source,
+    /// PUT, PATCH, POST or DELETE.
+    pub method: Method,
+    /// The URL's OCPI version.
+    pub version: &'static str,
+    /// The module.
+    pub module: Module,
+    /// Decoded URL segments after the module.
+    pub ids: Vec<String>,
+    /// The parsed body.
+    pub body: Value,
+    /// The body as received, for the inbox.
+    pub raw_body: String,
+    /// Who sent it.
+    pub caller: Caller,
+    /// When it arrived.
+    pub received_at: Timestamp,
+    /// The request path, for the inbox.
+    pub path: String,
+    /// The X-Request-ID, for the inbox.
+    pub request_id: Option<String>,
+}
+
+/// The result of an applied push.
+#[derive(Debug, Clone, Default)]
+pub struct Applied {
+    /// A new object was created (HTTP 201).
+    pub created: bool,
+    /// The status message; "not applied: ..." when acknowledged without change.
+    pub message: String,
+    /// Warnings about the object, kept on the inbox row.
+    pub warnings: Vec<String>,
+    /// For a CDR: (country_code, party_id, id) of its receiver URL.
+    pub cdr_key: Option<(String, String, String)>,
+    /// Whether outbox events were written.
+    pub emitted: bool,
+}
+
+/// What an apply step works with: the transaction and the push's facts.
+pub(crate) struct Ctx<'a> {
+    pub tx: &'a DatabaseTransaction,
+    pub push: &'a Push,
+    pub inbox_pk: i64,
+    pub applied: Applied,
+}
+
+impl Ctx<'_> {
+    pub fn received_at(&self) -> Timestamp {
+        self.push.received_at
+    }
+
+    pub fn warn(&mut self, report: Report) {
+        let warnings = report.warnings.into_iter();
+        self.applied
+            .warnings
+            .extend(warnings.map(|p| format!("{}: {}", p.path, p.message)));
+    }
+
+    pub fn outcome(&mut self, created: bool, message: impl Into<String>) {
+        self.applied.created = created;
+        self.applied.message = message.into();
+    }
+}
+
+/// Refuses an object whose parse found errors, naming every JSON path.
+pub(crate) fn check(report: &Report) -> Result<(), IngestError> {
+    if report.errors.is_empty() {
+        return Ok(());
+    }
+    let problems: Vec<String> = report
+        .errors
+        .iter()
+        .map(|p| format!("{}: {}", p.path, p.message))
+        .collect();
+    Err(IngestError::Invalid(format!(
+        "invalid object: {}",
+        problems.join("; ")
+    )))
+}
+
+/// Applies a push in one transaction with its inbox row, then wakes the event reader.
+pub async fn apply(store: &Store, events: &Events, push: &Push) -> Result<Applied, IngestError> {
+    let write = store.begin_write().await?;
+    let inbox_pk = inbox::insert(&write.txn, push.received_at, inbox_row(push)).await?;
+    let mut ctx = Ctx {
+        tx: &write.txn,
+        push,
+        inbox_pk,
+        applied: Applied::default(),
+    };
+    dispatch(&mut ctx).await?;
+    let applied = ctx.applied;
+    let outcome = if applied.message.starts_with("not applied") {
+        "unchanged"
+    } else if applied.created {
+        "created"
+    } else {
+        "updated"
+    };
+    inbox::finish(&write.txn, inbox_pk, outcome, &applied).await?;
+    write.commit().await?;
+    if applied.emitted {
+        events.wake();
+    }
+    Ok(applied)
+}
+
+/// Records a refused push in the inbox, with its body kept for review.
+pub async fn record_rejection(
+    store: &Store,
+    push: &Push,
+    err: &IngestError,
+    http_status: u16,
+    status_code: u16,
+) -> Result<(), StoreError> {
+    let mut row = inbox_row(push);
+    row.http_status = http_status;
+    row.status_code = status_code;
+    row.outcome = "rejected".into();
+    row.message = err.to_string();
+    let write = store.begin_write().await?;
+    inbox::insert(&write.txn, push.received_at, row).await?;
+    write.commit().await
+}
+
+fn inbox_row(push: &Push) -> InboxRow {
+    let (country_code, party_id) = match push.ids.as_slice() {
+        [cc, party, ..] if push.module != crate::ocpi::path::Module::Notifications => {
+            (Some(cc.clone()), Some(party.clone()))
+        }
+        _ => push
+            .caller
+            .default_party()
+            .map(|p| (Some(p.country_code.clone()), Some(p.party_id.clone())))
+            .unwrap_or_default(),
+    };
+    InboxRow {
+        source: push.source.name().into(),
+        method: push.method.to_string(),
+        path: push.path.clone(),
+        version: Some(push.version.into()),
+        module: Some(push.module.name().into()),
+        country_code,
+        party_id,
+        object_id: push.ids.last().cloned(),
+        token_pk: Some(push.caller.token_pk),
+        request_id: push.request_id.clone(),
+        http_status: 200,
+        status_code: 1000,
+        outcome: "pending".into(),
+        message: String::new(),
+        warnings: Vec::new(),
+        body: Some(push.raw_body.clone()),
+    }
+}
+
+async fn dispatch(ctx: &mut Ctx<'_>) -> Result<(), IngestError> {
+    match ctx.push.module {
+        Module::Locations => location::apply(ctx).await,
+        Module::Sessions => session::apply(ctx).await,
+        Module::Cdrs => cdr::apply(ctx).await,
+        Module::Notifications => notification::apply(ctx).await,
+        Module::Tariffs => Err(IngestError::Invalid(
+            "the tariffs module is not supported yet".into(),
+        )),
+    }
+}
+
+/// The URL's party must be one this token may write (404/2001 otherwise).
+pub(crate) fn require_party(
+    ctx: &Ctx<'_>,
+    country_code: &str,
+    party_id: &str,
+) -> Result<(), IngestError> {
+    if ctx.push.caller.may_write(country_code, party_id) {
+        Ok(())
+    } else {
+        Err(IngestError::ForeignParty(format!(
+            "party {country_code}/{party_id} is not writable with this token"
+        )))
+    }
+}
+
+/// OCPI 2.2.1 requires last_updated in every PATCH; GreenFlux's 2.1.1 EVSE
+/// PATCH has none, so it applies in arrival order unless the token is strict.
+pub(crate) fn check_patch_stamp(
+    ctx: &mut Ctx<'_>,
+    body: &serde_json::Map<String, Value>,
+) -> Result<(), IngestError> {
+    if body.get("last_updated").is_some_and(|v| !v.is_null()) {
+        return Ok(());
+    }
+    if ctx.push.caller.strict {
+        return Err(IngestError::Invalid(
+            "$.last_updated: required in a PATCH (strict mode)".into(),
+        ));
+    }
+    ctx.applied
+        .warnings
+        .push("$.last_updated: absent; applied in arrival order with the receive time".into());
+    Ok(())
+}

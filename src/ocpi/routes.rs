@@ -1,0 +1,492 @@
+//! The receiver: one handler for everything under `/ocpi/`, reading the path
+//! and the body by hand so that no axum default answer leaks to a CPO.
+
+use axum::body::{to_bytes, Body};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::Router;
+use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+use serde_json::{json, Value};
+use tracing::{debug, error, warn, Instrument};
+
+use super::auth::{self, Caller};
+use super::path::{Module, Target, VERSIONS};
+use super::{Envelope, OcpiError};
+use crate::domain::Timestamp;
+use crate::events::Events;
+use crate::ingest::{self, Applied, IngestError, Push, Source};
+use crate::store::inbox::{self, InboxRow};
+use crate::store::{cdrs, locations, notifications, sessions, Store};
+
+/// What the receiver needs from the application.
+#[derive(Clone)]
+pub struct Receiver {
+    /// The database.
+    pub store: Store,
+    /// Wakes the outbox reader after a commit.
+    pub events: Events,
+    /// The largest body accepted, in bytes.
+    pub body_limit: usize,
+    /// Our public base URL (for the CDR Location header); the Host header when unset.
+    pub public_url: Option<String>,
+}
+
+/// The routes under `/ocpi`.
+pub fn router(receiver: Receiver) -> Router {
+    Router::new()
+        .route("/ocpi", any(receive))
+        .route("/ocpi/", any(receive))
+        .route("/ocpi/{*rest}", any(receive))
+        .with_state(receiver)
+}
+
+/// Request facts every answer needs.
+struct Exchange {
+    request_id: String,
+    correlation_id: String,
+    headers: HeaderMap,
+    method: Method,
+    path: String,
+    received_at: Timestamp,
+}
+
+async fn receive(
+    State(receiver): State<Receiver>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let exchange = Exchange {
+        request_id: header_or_new(&headers, "x-request-id"),
+        correlation_id: header_or_new(&headers, "x-correlation-id"),
+        headers,
+        method,
+        path: uri.path().to_owned(),
+        received_at: Timestamp::now(),
+    };
+    let span = tracing::debug_span!(
+        "ocpi.push",
+        http.method = %exchange.method,
+        http.path = %exchange.path,
+        request_id = %exchange.request_id,
+    );
+    async move {
+        let (status, envelope, extra) = match handle(&receiver, &exchange, body).await {
+            Ok(answer) => answer,
+            Err(err) => {
+                log_error(&err);
+                (
+                    err.http_status(),
+                    err.envelope(),
+                    err.allow_header().map(|v| (header::ALLOW, v)),
+                )
+            }
+        };
+        respond(&exchange, status, envelope, extra)
+    }
+    .instrument(span)
+    .await
+}
+
+type Answer = (StatusCode, Envelope, Option<(HeaderName, HeaderValue)>);
+
+async fn handle(receiver: &Receiver, ex: &Exchange, body: Body) -> Result<Answer, OcpiError> {
+    let target = match Target::parse(&ex.method, &ex.path) {
+        Ok(target) => target,
+        Err(err) => {
+            record(receiver, ex, None, None, &err, None).await;
+            return Err(err);
+        }
+    };
+    let caller = match auth::authenticate(&receiver.store, &ex.headers).await {
+        Ok(caller) => caller,
+        Err(err) => {
+            record(receiver, ex, Some(&target), None, &err, None).await;
+            return Err(err);
+        }
+    };
+    let bytes = match read_body(body, &ex.headers, receiver.body_limit).await {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            record(receiver, ex, Some(&target), Some(&caller), &err, None).await;
+            return Err(err);
+        }
+    };
+    match target {
+        Target::Versions => Ok(ok(versions(receiver, ex))),
+        Target::VersionDetails(version) => Ok(ok(version_details(receiver, ex, version))),
+        Target::Object { module, ids, .. } if ex.method == Method::GET => {
+            let data = get_object(receiver, &caller, module, &ids).await?;
+            Ok(ok(Envelope::success(Some(data), "ok")))
+        }
+        Target::Object {
+            version,
+            module,
+            ids,
+        } => push(receiver, ex, caller, version, module, ids, bytes).await,
+    }
+}
+
+fn ok(envelope: Envelope) -> Answer {
+    (StatusCode::OK, envelope, None)
+}
+
+async fn push(
+    receiver: &Receiver,
+    ex: &Exchange,
+    caller: Caller,
+    version: &'static str,
+    module: Module,
+    ids: Vec<String>,
+    bytes: bytes::Bytes,
+) -> Result<Answer, OcpiError> {
+    let raw_body = String::from_utf8_lossy(&bytes).into_owned();
+    let target = Target::Object {
+        version,
+        module,
+        ids: ids.clone(),
+    };
+    let parsed = parse_body(&bytes);
+    let body = match parsed {
+        Ok(body) => body,
+        Err(err) => {
+            record(
+                receiver,
+                ex,
+                Some(&target),
+                Some(&caller),
+                &err,
+                Some(raw_body),
+            )
+            .await;
+            return Err(err);
+        }
+    };
+    let push = Push {
+        source: Source::Push,
+        method: ex.method.clone(),
+        version,
+        module,
+        ids,
+        body,
+        raw_body,
+        caller,
+        received_at: ex.received_at,
+        path: ex.path.clone(),
+        request_id: Some(ex.request_id.clone()),
+    };
+    match ingest::apply(&receiver.store, &receiver.events, &push).await {
+        Ok(applied) => Ok(accepted(receiver, ex, version, applied)),
+        Err(err) => {
+            let err = to_ocpi(err);
+            if !matches!(err, OcpiError::Internal(_)) {
+                let (http, code) = (err.http_status().as_u16(), err.status_code());
+                let rejection = IngestError::Invalid(err.to_string());
+                if let Err(store_err) =
+                    ingest::record_rejection(&receiver.store, &push, &rejection, http, code).await
+                {
+                    error!(error = %store_err, "cannot record rejected push in the inbox");
+                }
+            }
+            Err(err)
+        }
+    }
+}
+
+fn accepted(receiver: &Receiver, ex: &Exchange, version: &str, applied: Applied) -> Answer {
+    debug!(message = %applied.message, created = applied.created, "push applied");
+    let status = if applied.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let location = applied.cdr_key.as_ref().and_then(|(cc, party, id)| {
+        let url = format!(
+            "{}/ocpi/{version}/cdrs/{}/{}/{}",
+            base_url(receiver, ex),
+            encode(cc),
+            encode(party),
+            encode(id)
+        );
+        HeaderValue::from_str(&url)
+            .ok()
+            .map(|v| (header::LOCATION, v))
+    });
+    (status, Envelope::success(None, applied.message), location)
+}
+
+fn to_ocpi(err: IngestError) -> OcpiError {
+    match err {
+        IngestError::Invalid(m) => OcpiError::Invalid(m),
+        IngestError::UnknownLocation(m) => OcpiError::UnknownLocation(m),
+        IngestError::ForeignParty(m) => OcpiError::ForeignParty(m),
+        IngestError::Store(e) => OcpiError::Internal(e.to_string()),
+    }
+}
+
+/// Not JSON or empty is 400/2000; JSON that is not an object is 2001.
+fn parse_body(bytes: &[u8]) -> Result<Value, OcpiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(OcpiError::BadJson(
+            "request body is empty; expected a JSON object".into(),
+        ));
+    }
+    let value: Value = serde_json::from_slice(bytes)
+        .map_err(|e| OcpiError::BadJson(format!("request body is not valid JSON: {e}")))?;
+    if !value.is_object() {
+        return Err(OcpiError::Invalid("$: expected a JSON object".into()));
+    }
+    Ok(value)
+}
+
+/// Reads the body whole up to the limit; a declared length over it is refused
+/// before anything is read.
+async fn read_body(
+    body: Body,
+    headers: &HeaderMap,
+    limit: usize,
+) -> Result<bytes::Bytes, OcpiError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > limit) {
+        return Err(OcpiError::TooLarge(limit));
+    }
+    to_bytes(body, limit).await.map_err(|e| {
+        let too_large = std::error::Error::source(&e)
+            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+        if too_large {
+            OcpiError::TooLarge(limit)
+        } else {
+            OcpiError::BadJson(format!("cannot read the request body: {e}"))
+        }
+    })
+}
+
+async fn get_object(
+    receiver: &Receiver,
+    caller: &Caller,
+    module: Module,
+    ids: &[String],
+) -> Result<Value, OcpiError> {
+    let db = receiver.store.db();
+    let missing = || OcpiError::NotFound(format!("nothing stored at {}", ids.join("/")));
+    if module == Module::Notifications {
+        let party = caller.default_party().ok_or_else(missing)?;
+        let row = notifications::find(db, &party.country_code, &party.party_id, &ids[0]).await?;
+        return row.map(|m| raw_value(&m.raw)).ok_or_else(missing);
+    }
+    let (cc, party, id) = (&ids[0], &ids[1], &ids[2]);
+    if !caller.may_write(cc, party) {
+        return Err(OcpiError::ForeignParty(format!(
+            "party {cc}/{party} is not readable with this token"
+        )));
+    }
+    match module {
+        Module::Locations => get_location(receiver, ids).await?.ok_or_else(missing),
+        Module::Sessions => {
+            let Some(model) = sessions::find(db, cc, party, id).await? else {
+                return Err(missing());
+            };
+            let mut value = raw_value(&model.raw);
+            let periods = sessions::periods(db, model.id).await?;
+            let periods: Vec<Value> = periods
+                .iter()
+                .map(|p| {
+                    let mut period = json!({
+                        "start_date_time": Timestamp::from_datetime(p.start_date_time).to_string(),
+                        "dimensions": raw_value(&p.dimensions),
+                    });
+                    if let Some(tariff_id) = &p.tariff_id {
+                        period["tariff_id"] = json!(tariff_id);
+                    }
+                    period
+                })
+                .collect();
+            value["charging_periods"] = Value::Array(periods);
+            Ok(value)
+        }
+        Module::Cdrs => cdrs::find(db, cc, party, id)
+            .await?
+            .map(|m| raw_value(&m.raw))
+            .ok_or_else(missing),
+        Module::Tariffs | Module::Notifications => Err(missing()),
+    }
+}
+
+async fn get_location(receiver: &Receiver, ids: &[String]) -> Result<Option<Value>, OcpiError> {
+    let db = receiver.store.db();
+    let Some(location) = locations::find(db, &ids[0], &ids[1], &ids[2]).await? else {
+        return Ok(None);
+    };
+    let Some(uid) = ids.get(3) else {
+        return Ok(Some(locations::tree(db, &location).await?));
+    };
+    let Some(evse) = locations::find_evse(db, location.id, uid).await? else {
+        return Ok(None);
+    };
+    let Some(connector_id) = ids.get(4) else {
+        return Ok(Some(locations::evse_tree(db, &evse).await?));
+    };
+    let connector = locations::find_connector(db, evse.id, connector_id).await?;
+    Ok(connector.map(|c| raw_value(&c.raw)))
+}
+
+fn raw_value(raw: &str) -> Value {
+    serde_json::from_str(raw).unwrap_or(Value::Null)
+}
+
+fn versions(receiver: &Receiver, ex: &Exchange) -> Envelope {
+    let base = base_url(receiver, ex);
+    let list: Vec<Value> = VERSIONS
+        .iter()
+        .map(|v| json!({"version": v, "url": format!("{base}/ocpi/{v}")}))
+        .collect();
+    Envelope::success(Some(Value::Array(list)), "ok")
+}
+
+fn version_details(receiver: &Receiver, ex: &Exchange, version: &str) -> Envelope {
+    let base = base_url(receiver, ex);
+    let modules = [
+        Module::Locations,
+        Module::Sessions,
+        Module::Cdrs,
+        Module::Tariffs,
+        Module::Notifications,
+    ];
+    let endpoints: Vec<Value> = modules
+        .iter()
+        .map(|m| {
+            let url = format!("{base}/ocpi/{version}/{}", m.name());
+            if version == "2.1.1" {
+                json!({"identifier": m.name(), "url": url})
+            } else {
+                json!({"identifier": m.name(), "role": "RECEIVER", "url": url})
+            }
+        })
+        .collect();
+    let data = json!({"version": version, "endpoints": endpoints});
+    Envelope::success(Some(data), "ok")
+}
+
+fn base_url(receiver: &Receiver, ex: &Exchange) -> String {
+    if let Some(url) = &receiver.public_url {
+        return url.trim_end_matches('/').to_owned();
+    }
+    let host = ex
+        .headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    format!("http://{host}")
+}
+
+fn encode(segment: &str) -> String {
+    utf8_percent_encode(segment, NON_ALPHANUMERIC).to_string()
+}
+
+fn header_or_new(headers: &HeaderMap, name: &str) -> String {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+/// Echoes the request ids and swaps the 2.2.1 routing headers (OCPI 2.2.1
+/// transport_and_format: the answer's FROM is the request's TO).
+fn respond(
+    ex: &Exchange,
+    status: StatusCode,
+    envelope: Envelope,
+    extra: Option<(HeaderName, HeaderValue)>,
+) -> Response {
+    let mut response = (status, axum::Json(envelope)).into_response();
+    let headers = response.headers_mut();
+    for (name, value) in [
+        ("x-request-id", &ex.request_id),
+        ("x-correlation-id", &ex.correlation_id),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            headers.insert(name, value);
+        }
+    }
+    for (from, to) in [
+        ("ocpi-from-country-code", "ocpi-to-country-code"),
+        ("ocpi-from-party-id", "ocpi-to-party-id"),
+        ("ocpi-to-country-code", "ocpi-from-country-code"),
+        ("ocpi-to-party-id", "ocpi-from-party-id"),
+    ] {
+        if let Some(value) = ex.headers.get(from) {
+            headers.insert(to, value.clone());
+        }
+    }
+    if let Some((name, value)) = extra {
+        headers.insert(name, value);
+    }
+    response
+}
+
+/// Writes the inbox row of a request refused before ingest.
+async fn record(
+    receiver: &Receiver,
+    ex: &Exchange,
+    target: Option<&Target>,
+    caller: Option<&Caller>,
+    err: &OcpiError,
+    body: Option<String>,
+) {
+    if ex.method == Method::GET && err.http_status() != StatusCode::UNAUTHORIZED {
+        return;
+    }
+    let (version, module, ids) = match target {
+        Some(Target::Object {
+            version,
+            module,
+            ids,
+        }) => (
+            Some(version.to_string()),
+            Some(module.name().to_owned()),
+            ids.clone(),
+        ),
+        _ => (None, None, Vec::new()),
+    };
+    let row = InboxRow {
+        source: "push".into(),
+        method: ex.method.to_string(),
+        path: ex.path.clone(),
+        version,
+        module,
+        country_code: ids.first().cloned(),
+        party_id: ids.get(1).cloned(),
+        object_id: ids.last().cloned(),
+        token_pk: caller.map(|c| c.token_pk),
+        request_id: Some(ex.request_id.clone()),
+        http_status: err.http_status().as_u16(),
+        status_code: err.status_code(),
+        outcome: err.outcome().into(),
+        message: err.to_string(),
+        warnings: Vec::new(),
+        body: body.filter(|_| err.keeps_body()),
+    };
+    let written = async {
+        let write = receiver.store.begin_write().await?;
+        inbox::insert(&write.txn, ex.received_at, row).await?;
+        write.commit().await
+    };
+    if let Err(store_err) = written.await {
+        error!(error = %store_err, "cannot record refused request in the inbox");
+    }
+}
+
+fn log_error(err: &OcpiError) {
+    match err {
+        OcpiError::Internal(cause) => error!(cause = %cause, "push failed"),
+        other => warn!(status_code = other.status_code(), message = %other, "push refused"),
+    }
+}

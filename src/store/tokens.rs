@@ -1,0 +1,92 @@
+//! Push tokens: created by the CLI, looked up by hash on every push.
+
+use chrono::Utc;
+use entity::push_token;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+
+use super::{Store, StoreError};
+use crate::domain::{Party, Timestamp};
+use crate::ocpi::auth::Caller;
+
+/// A token as listed by `chargegraph token list` (never the secret).
+#[derive(Debug, Clone)]
+pub struct TokenInfo {
+    /// Row id.
+    pub id: i64,
+    /// Free label.
+    pub label: Option<String>,
+    /// Parties it may write.
+    pub parties: Vec<Party>,
+    /// Strict 2.2.1 mode.
+    pub strict: bool,
+    /// Whether it was revoked.
+    pub revoked: bool,
+}
+
+/// Stores a new token by its hash.
+pub async fn insert(
+    store: &Store,
+    token_hash: &str,
+    label: Option<String>,
+    parties: &[Party],
+    strict: bool,
+) -> Result<i64, StoreError> {
+    let parties: Vec<String> = parties.iter().map(Party::to_string).collect();
+    let row = push_token::ActiveModel {
+        token_hash: Set(token_hash.to_owned()),
+        label: Set(label),
+        parties: Set(serde_json::to_string(&parties).unwrap_or_else(|_| "[]".into())),
+        strict: Set(strict),
+        created_at: Set(Timestamp::now().as_datetime()),
+        expires_at: Set(None),
+        revoked_at: Set(None),
+        ..Default::default()
+    };
+    Ok(row.insert(store.db()).await?.id)
+}
+
+/// The caller behind a token hash, when the token exists and is neither revoked nor expired.
+pub async fn find_active(store: &Store, token_hash: &str) -> Result<Option<Caller>, StoreError> {
+    let row = push_token::Entity::find()
+        .filter(push_token::Column::TokenHash.eq(token_hash))
+        .one(store.db())
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let now = Utc::now();
+    if row.revoked_at.is_some() || row.expires_at.is_some_and(|at| at <= now) {
+        return Ok(None);
+    }
+    Ok(Some(Caller {
+        token_pk: row.id,
+        parties: parties_of(&row)?,
+        strict: row.strict,
+    }))
+}
+
+/// Every token, oldest first.
+pub async fn list(store: &Store) -> Result<Vec<TokenInfo>, StoreError> {
+    let rows = push_token::Entity::find()
+        .order_by_asc(push_token::Column::Id)
+        .all(store.db())
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(TokenInfo {
+                id: row.id,
+                label: row.label.clone(),
+                parties: parties_of(row)?,
+                strict: row.strict,
+                revoked: row.revoked_at.is_some(),
+            })
+        })
+        .collect()
+}
+
+fn parties_of(row: &push_token::Model) -> Result<Vec<Party>, StoreError> {
+    let names: Vec<String> = serde_json::from_str(&row.parties)
+        .map_err(|e| StoreError::Corrupt(format!("push_token {} parties: {e}", row.id)))?;
+    names
+        .iter()
+        .map(|n| Party::parse(n).map_err(|e| StoreError::Corrupt(e.to_string())))
+        .collect()
+}

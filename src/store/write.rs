@@ -1,1 +1,0 @@
-//! Writes of the ingest path: upserts, history rows, inbox and outbox rows.

@@ -1,0 +1,284 @@
+//! Spawns the app and talks to it: one helper per wire call.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use chargegraph::app::{self, AppState};
+use chargegraph::config::Config;
+use chargegraph::domain::Party;
+use chargegraph::ocpi::auth::hash_token;
+use chargegraph::store::tokens;
+use futures::{SinkExt, StreamExt};
+use reqwest::header::HeaderMap;
+use serde_json::{json, Value};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// A fixture file's text.
+pub fn fixture(path: &str) -> String {
+    let full = format!("{}/tests/fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("cannot read {full}: {e}"))
+}
+
+/// A running server with its own SQLite file and a push token for NL/GFX.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub token: String,
+    pub state: AppState,
+    pub client: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+/// An OCPI answer.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    /// The envelope's OCPI status code.
+    pub fn code(&self) -> i64 {
+        self.body["status_code"].as_i64().unwrap_or(-1)
+    }
+
+    /// The envelope's status message.
+    pub fn message(&self) -> &str {
+        self.body["status_message"].as_str().unwrap_or_default()
+    }
+}
+
+impl TestApp {
+    /// Spawns the app with default settings.
+    pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(|_| {}).await
+    }
+
+    /// Spawns the app after adjusting its configuration.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db_path = dir.path().join("chargegraph.db");
+        let mut config = Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            database_url: format!("sqlite://{}", db_path.display()),
+            ..Config::default()
+        };
+        adjust(&mut config);
+        let listener = tokio::net::TcpListener::bind(config.listen).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let state = AppState::start(config).await.expect("app starts");
+        let token = "test-token-0123456789abcdef0123456789abcdef".to_owned();
+        let party = Party::new("NL", "GFX");
+        tokens::insert(&state.store, &hash_token(&token), None, &[party], false)
+            .await
+            .unwrap();
+        let serving = state.clone();
+        tokio::spawn(async move {
+            app::serve(listener, serving, std::future::pending())
+                .await
+                .unwrap();
+        });
+        TestApp {
+            addr,
+            token,
+            state,
+
+            client: reqwest::Client::new(),
+            _dir: dir,
+        }
+    }
+
+    /// Adds another token and returns its secret.
+    pub async fn add_token(&self, parties: &[&str], strict: bool) -> String {
+        let secret = format!("token-{}", uuid::Uuid::new_v4().simple());
+        let parties: Vec<Party> = parties.iter().map(|p| Party::parse(p).unwrap()).collect();
+        tokens::insert(
+            &self.state.store,
+            &hash_token(&secret),
+            None,
+            &parties,
+            strict,
+        )
+        .await
+        .unwrap();
+        secret
+    }
+
+    /// The full URL of a path.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Sends an OCPI request with our token.
+    pub async fn ocpi(&self, method: &str, path: &str, body: Option<&str>) -> Answer {
+        let auth = format!("Token {}", self.token);
+        self.ocpi_as(method, path, body, Some(&auth)).await
+    }
+
+    /// Sends an OCPI request with the given Authorization header (or none).
+    pub async fn ocpi_as(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        authorization: Option<&str>,
+    ) -> Answer {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(auth) = authorization {
+            request = request.header("Authorization", auth);
+        }
+        if let Some(body) = body {
+            request = request
+                .header("Content-Type", "application/json")
+                .body(body.to_owned());
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap();
+        let body = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("answer is not JSON ({e}): {text}"));
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// PUT of a whole location.
+    pub async fn put_location(&self, id: &str, body: &str) -> Answer {
+        let path = format!("/ocpi/2.1.1/locations/NL/GFX/{id}");
+        self.ocpi("PUT", &path, Some(body)).await
+    }
+
+    /// PATCH of an EVSE.
+    pub async fn patch_evse(&self, location: &str, uid: &str, body: &str) -> Answer {
+        let path = format!("/ocpi/2.1.1/locations/NL/GFX/{location}/{uid}");
+        self.ocpi("PATCH", &path, Some(body)).await
+    }
+
+    /// PUT or PATCH of a session.
+    pub async fn push_session(&self, method: &str, id: &str, body: &str) -> Answer {
+        let path = format!("/ocpi/2.1.1/sessions/NL/GFX/{id}");
+        self.ocpi(method, &path, Some(body)).await
+    }
+
+    /// POST of a CDR.
+    pub async fn post_cdr(&self, body: &str) -> Answer {
+        self.ocpi("POST", "/ocpi/2.1.1/cdrs", Some(body)).await
+    }
+
+    /// PUT of a notification.
+    pub async fn put_notification(&self, id: &str, body: &str) -> Answer {
+        let path = format!("/ocpi/2.1.1/notifications/{id}");
+        self.ocpi("PUT", &path, Some(body)).await
+    }
+
+    /// Runs a GraphQL query and returns its `data`, failing on errors.
+    pub async fn graphql(&self, query: &str, variables: Value) -> Value {
+        let response = self.graphql_raw(query, variables).await;
+        assert!(
+            response.get("errors").is_none(),
+            "GraphQL errors: {response}"
+        );
+        response["data"].clone()
+    }
+
+    /// Runs a GraphQL query and returns the whole response.
+    pub async fn graphql_raw(&self, query: &str, variables: Value) -> Value {
+        let body = json!({"query": query, "variables": variables});
+        let response = self
+            .client
+            .post(self.url("/graphql"))
+            .json(&body)
+            .send()
+            .await
+            .expect("graphql request sent");
+        response.json().await.expect("graphql answer is JSON")
+    }
+
+    /// Opens a graphql-transport-ws subscription.
+    pub async fn subscribe(&self, query: &str, variables: Value) -> Subscription {
+        let mut request = format!("ws://{}/graphql", self.addr)
+            .into_client_request()
+            .unwrap();
+        request.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            "graphql-transport-ws".parse().unwrap(),
+        );
+        let (mut ws, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("ws connects");
+        send_json(&mut ws, json!({"type": "connection_init", "payload": {}})).await;
+        let ack = next_json(&mut ws).await;
+        assert_eq!(ack["type"], "connection_ack", "unexpected {ack}");
+        let subscribe = json!({
+            "id": "1",
+            "type": "subscribe",
+            "payload": {"query": query, "variables": variables},
+        });
+        send_json(&mut ws, subscribe).await;
+        Subscription { ws }
+    }
+
+    /// Runs a SQL statement on the SQLite file and returns the first column of each row as text.
+    pub async fn sqlite_column(&self, sql: &str) -> Vec<String> {
+        use sea_orm::{ConnectionTrait, Statement};
+        let db = self.state.store.db();
+        let rows = db
+            .query_all_raw(Statement::from_string(
+                db.get_database_backend(),
+                sql.to_owned(),
+            ))
+            .await
+            .unwrap();
+        rows.iter()
+            .map(|row| row.try_get_by_index::<String>(0).unwrap())
+            .collect()
+    }
+}
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// An open subscription.
+pub struct Subscription {
+    ws: Ws,
+}
+
+impl Subscription {
+    /// The next `next` payload's data, within the timeout.
+    pub async fn next_data(&mut self, timeout: Duration) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let message = tokio::time::timeout_at(deadline, next_json(&mut self.ws))
+                .await
+                .ok()?;
+            match message["type"].as_str() {
+                Some("next") => return Some(message["payload"]["data"].clone()),
+                Some("ping") => send_json(&mut self.ws, json!({"type": "pong"})).await,
+                Some("error") => panic!("subscription error: {message}"),
+                _ => {}
+            }
+        }
+    }
+}
+
+async fn send_json(ws: &mut Ws, value: Value) {
+    ws.send(Message::Text(value.to_string().into()))
+        .await
+        .unwrap();
+}
+
+async fn next_json(ws: &mut Ws) -> Value {
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(text))) => return serde_json::from_str(&text).unwrap(),
+            Some(Ok(_)) => continue,
+            other => panic!("websocket closed: {other:?}"),
+        }
+    }
+}
