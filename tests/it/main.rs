@@ -2,5 +2,6 @@
 //! driven over real HTTP and WebSocket.
 
 mod harness;
+mod readme;
 mod receiver;
 mod spine;

@@ -123,3 +123,33 @@ async fn request_ids_are_echoed_or_generated() {
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["data"][0]["version"], "2.1.1");
 }
+
+#[tokio::test]
+async fn strict_token_refuses_patch_without_last_updated() {
+    let app = TestApp::spawn().await;
+    let put = app
+        .put_location(LOCATION, &fixture("greenflux/push_location_put.json"))
+        .await;
+    assert_eq!(put.code(), 1000);
+    let strict = app.add_token(&["NL/GFX"], true).await;
+    let path = format!("/ocpi/2.2.1/locations/NL/GFX/{LOCATION}/BE-BEC-E041503001");
+    let auth = format!("Token {strict}");
+    let answer = app
+        .ocpi_as(
+            "PATCH",
+            &path,
+            Some(r#"{"status": "CHARGING"}"#),
+            Some(&auth),
+        )
+        .await;
+    assert_eq!((answer.status, answer.code()), (200, 2001));
+    assert!(
+        answer.message().starts_with("$.last_updated"),
+        "{}",
+        answer.message()
+    );
+    let lenient = app
+        .ocpi("PATCH", &path, Some(r#"{"status": "CHARGING"}"#))
+        .await;
+    assert_eq!((lenient.status, lenient.code()), (200, 1000));
+}
