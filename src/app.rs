@@ -48,11 +48,19 @@ pub fn router(state: &AppState) -> Router {
         body_limit: state.config.body_limit,
         public_url: state.config.public_url.clone(),
     };
-    let schema = graphql::build_schema(state.store.clone(), state.events.clone());
     Router::new()
         .merge(routes::router(receiver))
-        .merge(graphql::router(schema))
+        .merge(graphql::router(schema(state)))
         .fallback(not_found)
+}
+
+/// The GraphQL schema over this state, with the configured limits.
+pub fn schema(state: &AppState) -> graphql::AppSchema {
+    let limits = graphql::Limits {
+        max_page_size: state.config.max_page_size,
+        ..graphql::Limits::default()
+    };
+    graphql::build_schema(state.store.clone(), state.events.clone(), limits)
 }
 
 async fn not_found() -> impl IntoResponse {

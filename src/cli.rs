@@ -80,7 +80,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Schema => {
             let state = AppState::start(config).await?;
-            let schema = graphql::build_schema(state.store.clone(), state.events.clone());
+            let schema = app::schema(&state);
             print!("{}", graphql::sdl(&schema));
             Ok(())
         }

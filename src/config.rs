@@ -2,7 +2,7 @@
 //!
 //! Reads: CHARGEGRAPH_CONFIG (the TOML file), CHARGEGRAPH_LISTEN,
 //! CHARGEGRAPH_DATABASE_URL, CHARGEGRAPH_BODY_LIMIT, CHARGEGRAPH_PUBLIC_URL,
-//! CHARGEGRAPH_LOG_FORMAT, CHARGEGRAPH_DB_MAX_CONNECTIONS.
+//! CHARGEGRAPH_LOG_FORMAT, CHARGEGRAPH_DB_MAX_CONNECTIONS, CHARGEGRAPH_MAX_PAGE_SIZE.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -26,6 +26,8 @@ pub struct Config {
     pub log_format: String,
     /// Most database connections in the pool.
     pub db_max_connections: u32,
+    /// Largest page a GraphQL connection returns.
+    pub max_page_size: u64,
 }
 
 impl Default for Config {
@@ -37,13 +39,14 @@ impl Default for Config {
             public_url: None,
             log_format: "text".into(),
             db_max_connections: 8,
+            max_page_size: 100,
         }
     }
 }
 
 impl Config {
     /// Defaults, then the TOML file (when given or named by CHARGEGRAPH_CONFIG), then the environment.
-    pub fn load(file: Option<&Path>) -> Result<Config, figment::Error> {
+    pub fn load(file: Option<&Path>) -> Result<Config, Box<figment::Error>> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         let env_file = std::env::var("CHARGEGRAPH_CONFIG").ok();
         if let Some(path) = file.map(Path::to_path_buf).or(env_file.map(Into::into)) {
@@ -52,5 +55,6 @@ impl Config {
         figment
             .merge(Env::prefixed("CHARGEGRAPH_").ignore(&["CONFIG", "CI", "TEST_DATABASE_URL"]))
             .extract()
+            .map_err(Box::new)
     }
 }
