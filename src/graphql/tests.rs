@@ -564,6 +564,53 @@ async fn node_finds_objects_by_their_global_ids() {
     );
 }
 
+#[tokio::test]
+async fn sessions_and_cdrs_connections_filter_and_count() {
+    let f = fixture().await;
+    seed::session(&f.store, None).await;
+    seed::cdr(&f.store, None).await;
+
+    let got = data(
+        &f.schema,
+        r#"{ active: sessions(filter: { status: "ACTIVE" }) { totalCount }
+             done: sessions(filter: { partyId: "gfx", status: "COMPLETED" }) { totalCount nodes { ocpiId } }
+             eur: cdrs(filter: { currency: "EUR", credit: false }) { totalCount nodes { ocpiId totalEnergy } }
+             credits: cdrs(filter: { credit: true }) { totalCount } }"#,
+    )
+    .await;
+
+    let want = serde_json::json!({
+        "active": { "totalCount": 0 },
+        "done": { "totalCount": 1, "nodes": [{ "ocpiId": "Sess-1" }] },
+        "eur": { "totalCount": 1, "nodes": [{ "ocpiId": "Cdr-1", "totalEnergy": "11.2" }] },
+        "credits": { "totalCount": 0 }
+    });
+    assert_eq!(got, want);
+}
+
+#[tokio::test]
+async fn status_summary_counts_evses_per_status_within_the_filter() {
+    let f = fixture().await;
+    let amsterdam = seed::location(&f.store, "A", "Amsterdam").await;
+    let utrecht = seed::location(&f.store, "U", "Utrecht").await;
+    seed::evse(&f.store, amsterdam, "E1", "AVAILABLE").await;
+    seed::evse(&f.store, amsterdam, "E2", "CHARGING").await;
+    seed::evse(&f.store, amsterdam, "E3", "AVAILABLE").await;
+    seed::evse(&f.store, utrecht, "E4", "OUTOFORDER").await;
+
+    let got = data(
+        &f.schema,
+        r#"{ statusSummary(filter: { city: "Amsterdam" }) { total counts { status statusRaw count } } }"#,
+    )
+    .await;
+
+    let want = serde_json::json!({ "statusSummary": { "total": 3, "counts": [
+        { "status": "AVAILABLE", "statusRaw": "AVAILABLE", "count": 2 },
+        { "status": "CHARGING", "statusRaw": "CHARGING", "count": 1 }
+    ] } });
+    assert_eq!(got, want);
+}
+
 mod http {
     //! The routes, served on 127.0.0.1:0 and driven over HTTP and WebSocket.
 
