@@ -94,6 +94,11 @@ impl Events {
         self.inner.sender.subscribe()
     }
 
+    /// How many subscribers are listening now.
+    pub fn subscriber_count(&self) -> usize {
+        self.inner.sender.receiver_count()
+    }
+
     /// Waits until the reader knows where the outbox ends, so rows committed
     /// after this returns are certain to be delivered.
     pub async fn ready(&self) {

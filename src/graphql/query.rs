@@ -1,13 +1,14 @@
 //! The Query root: lookups by OCPI ids, Relay connections and `node(id:)`.
 
 use async_graphql::connection::{Connection, Edge, EmptyFields};
-use async_graphql::{Context, InputObject, Object, Result, ID};
+use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
 
 use super::error::{bad_user_input, internal};
 use super::ids::{cursor, parse_cursor, parse_global_id, NodeType};
+use super::scalars::EvseStatus;
 use super::types::{store, Cdr, Connector, Evse, Location, Node, Notification, Session};
 use super::Limits;
-use crate::store::read::{self, LocationFilter};
+use crate::store::read::{self, CdrFilter, LocationFilter, SessionFilter};
 
 /// Page size when `first` is not given.
 const DEFAULT_PAGE_SIZE: u64 = 20;
@@ -45,6 +46,94 @@ impl LocationTotal {
 /// A page of locations.
 pub type LocationConnection = Connection<String, Location, LocationTotal, EmptyFields>;
 
+/// What `sessions` may be narrowed by; every given field must match.
+#[derive(InputObject, Default)]
+pub struct SessionsFilter {
+    /// CPO party id, case-insensitive.
+    pub party_id: Option<String>,
+    /// CPO country code, case-insensitive.
+    pub country_code: Option<String>,
+    /// The CPO's location id, exactly as sent.
+    pub location_id: Option<String>,
+    /// Session status, exactly as sent (ACTIVE, COMPLETED, ...).
+    pub status: Option<String>,
+}
+
+/// The total of a filtered session list, counted only when asked for.
+pub struct SessionTotal {
+    filter: SessionFilter,
+}
+
+/// The total of a filtered session list, counted only when asked for.
+#[Object]
+impl SessionTotal {
+    /// How many sessions match the filter, over all pages.
+    async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
+        read::sessions_count(store(ctx)?.db(), &self.filter)
+            .await
+            .map_err(internal)
+    }
+}
+
+/// A page of sessions.
+pub type SessionConnection = Connection<String, Session, SessionTotal, EmptyFields>;
+
+/// What `cdrs` may be narrowed by; every given field must match.
+#[derive(InputObject, Default)]
+pub struct CdrsFilter {
+    /// CPO party id, case-insensitive.
+    pub party_id: Option<String>,
+    /// CPO country code, case-insensitive.
+    pub country_code: Option<String>,
+    /// The CPO's location id, exactly as sent.
+    pub location_id: Option<String>,
+    /// The CPO's session id, exactly as sent.
+    pub session_id: Option<String>,
+    /// ISO 4217 currency.
+    pub currency: Option<String>,
+    /// Only credit CDRs (true) or only ordinary ones (false).
+    pub credit: Option<bool>,
+}
+
+/// The total of a filtered CDR list, counted only when asked for.
+pub struct CdrTotal {
+    filter: CdrFilter,
+}
+
+/// The total of a filtered CDR list, counted only when asked for.
+#[Object]
+impl CdrTotal {
+    /// How many CDRs match the filter, over all pages.
+    async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
+        read::cdrs_count(store(ctx)?.db(), &self.filter)
+            .await
+            .map_err(internal)
+    }
+}
+
+/// A page of CDRs.
+pub type CdrConnection = Connection<String, Cdr, CdrTotal, EmptyFields>;
+
+/// EVSE counts per status: the tiles of a status board.
+#[derive(SimpleObject)]
+pub struct StatusSummary {
+    /// All EVSEs counted.
+    pub total: i64,
+    /// One entry per raw status present, by raw status.
+    pub counts: Vec<StatusCount>,
+}
+
+/// How many EVSEs have one status.
+#[derive(SimpleObject)]
+pub struct StatusCount {
+    /// The status; OTHER for one this version does not know, null for none yet.
+    pub status: Option<EvseStatus>,
+    /// The status as sent.
+    pub status_raw: Option<String>,
+    /// How many EVSEs have it.
+    pub count: i64,
+}
+
 /// Entry points for reading.
 #[Object(name = "Query")]
 impl QueryRoot {
@@ -59,22 +148,72 @@ impl QueryRoot {
         let page = Page::read(ctx, first, after.as_deref())?;
         let filter = filter.map(LocationFilter::from).unwrap_or_default();
 
-        let mut rows = read::locations_page(store(ctx)?.db(), &filter, page.after, page.size + 1)
+        let rows = read::locations_page(store(ctx)?.db(), &filter, page.after, page.size + 1)
             .await
             .map_err(internal)?;
-        let has_next = rows.len() as u64 > page.size;
-        rows.truncate(page.size as usize);
 
-        let mut connection = Connection::with_additional_fields(
-            page.after.is_some(),
-            has_next,
-            LocationTotal { filter },
-        );
-        connection.edges = rows
+        Ok(page.connection(rows, LocationTotal { filter }, |row| row.id, Location))
+    }
+
+    /// Sessions by row order, `first` at a time after the `after` cursor.
+    async fn sessions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        filter: Option<SessionsFilter>,
+    ) -> Result<SessionConnection> {
+        let page = Page::read(ctx, first, after.as_deref())?;
+        let filter = filter.map(SessionFilter::from).unwrap_or_default();
+
+        let rows = read::sessions_page(store(ctx)?.db(), &filter, page.after, page.size + 1)
+            .await
+            .map_err(internal)?;
+
+        let total = SessionTotal { filter };
+        Ok(page.connection(rows, total, |row| row.id, Session))
+    }
+
+    /// CDRs by row order, `first` at a time after the `after` cursor.
+    async fn cdrs(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        filter: Option<CdrsFilter>,
+    ) -> Result<CdrConnection> {
+        let page = Page::read(ctx, first, after.as_deref())?;
+        let filter = filter.map(CdrFilter::from).unwrap_or_default();
+
+        let rows = read::cdrs_page(store(ctx)?.db(), &filter, page.after, page.size + 1)
+            .await
+            .map_err(internal)?;
+
+        Ok(page.connection(rows, CdrTotal { filter }, |row| row.id, Cdr))
+    }
+
+    /// EVSE counts per status at the locations matching `filter`.
+    async fn status_summary(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<LocationsFilter>,
+    ) -> Result<StatusSummary> {
+        let filter = filter.map(LocationFilter::from).unwrap_or_default();
+        let rows = read::evse_status_counts(store(ctx)?.db(), &filter)
+            .await
+            .map_err(internal)?;
+        let counts: Vec<StatusCount> = rows
             .into_iter()
-            .map(|row| Edge::new(cursor(row.id), Location(row)))
+            .map(|(raw, count)| StatusCount {
+                status: raw.as_deref().map(EvseStatus::from_raw),
+                status_raw: raw,
+                count,
+            })
             .collect();
-        Ok(connection)
+        Ok(StatusSummary {
+            total: counts.iter().map(|c| c.count).sum(),
+            counts,
+        })
     }
 
     /// One location by its OCPI ids, compared case-insensitively.
@@ -151,6 +290,30 @@ impl QueryRoot {
     }
 }
 
+impl From<SessionsFilter> for SessionFilter {
+    fn from(f: SessionsFilter) -> Self {
+        SessionFilter {
+            party_id: f.party_id,
+            country_code: f.country_code,
+            location_id: f.location_id,
+            status: f.status,
+        }
+    }
+}
+
+impl From<CdrsFilter> for CdrFilter {
+    fn from(f: CdrsFilter) -> Self {
+        CdrFilter {
+            party_id: f.party_id,
+            country_code: f.country_code,
+            location_id: f.location_id,
+            session_id: f.session_id,
+            currency: f.currency,
+            credit: f.credit,
+        }
+    }
+}
+
 impl From<LocationsFilter> for LocationFilter {
     fn from(f: LocationsFilter) -> Self {
         LocationFilter {
@@ -183,6 +346,30 @@ impl Page {
             Some(text) => Some(parse_cursor(text).ok_or_else(|| bad_user_input("invalid cursor"))?),
         };
         Ok(Page { size, after })
+    }
+
+    /// Turns up to `size + 1` rows into a page; the extra row only tells
+    /// that a next page exists.
+    fn connection<R, N, T>(
+        &self,
+        mut rows: Vec<R>,
+        total: T,
+        pk: impl Fn(&R) -> i64,
+        node: impl Fn(R) -> N,
+    ) -> Connection<String, N, T, EmptyFields>
+    where
+        N: async_graphql::OutputType,
+        T: async_graphql::ObjectType,
+    {
+        let has_next = rows.len() as u64 > self.size;
+        rows.truncate(self.size as usize);
+        let mut connection =
+            Connection::with_additional_fields(self.after.is_some(), has_next, total);
+        connection.edges = rows
+            .into_iter()
+            .map(|row| Edge::new(cursor(pk(&row)), node(row)))
+            .collect();
+        connection
     }
 }
 

@@ -563,3 +563,259 @@ async fn node_finds_objects_by_their_global_ids() {
         serde_json::json!([{ "id": evse_id, "uid": "E1" }, null])
     );
 }
+
+#[tokio::test]
+async fn sessions_and_cdrs_connections_filter_and_count() {
+    let f = fixture().await;
+    seed::session(&f.store, None).await;
+    seed::cdr(&f.store, None).await;
+
+    let got = data(
+        &f.schema,
+        r#"{ active: sessions(filter: { status: "ACTIVE" }) { totalCount }
+             done: sessions(filter: { partyId: "gfx", status: "COMPLETED" }) { totalCount nodes { ocpiId } }
+             eur: cdrs(filter: { currency: "EUR", credit: false }) { totalCount nodes { ocpiId totalEnergy } }
+             credits: cdrs(filter: { credit: true }) { totalCount } }"#,
+    )
+    .await;
+
+    let want = serde_json::json!({
+        "active": { "totalCount": 0 },
+        "done": { "totalCount": 1, "nodes": [{ "ocpiId": "Sess-1" }] },
+        "eur": { "totalCount": 1, "nodes": [{ "ocpiId": "Cdr-1", "totalEnergy": "11.2" }] },
+        "credits": { "totalCount": 0 }
+    });
+    assert_eq!(got, want);
+}
+
+#[tokio::test]
+async fn status_summary_counts_evses_per_status_within_the_filter() {
+    let f = fixture().await;
+    let amsterdam = seed::location(&f.store, "A", "Amsterdam").await;
+    let utrecht = seed::location(&f.store, "U", "Utrecht").await;
+    seed::evse(&f.store, amsterdam, "E1", "AVAILABLE").await;
+    seed::evse(&f.store, amsterdam, "E2", "CHARGING").await;
+    seed::evse(&f.store, amsterdam, "E3", "AVAILABLE").await;
+    seed::evse(&f.store, utrecht, "E4", "OUTOFORDER").await;
+
+    let got = data(
+        &f.schema,
+        r#"{ statusSummary(filter: { city: "Amsterdam" }) { total counts { status statusRaw count } } }"#,
+    )
+    .await;
+
+    let want = serde_json::json!({ "statusSummary": { "total": 3, "counts": [
+        { "status": "AVAILABLE", "statusRaw": "AVAILABLE", "count": 2 },
+        { "status": "CHARGING", "statusRaw": "CHARGING", "count": 1 }
+    ] } });
+    assert_eq!(got, want);
+}
+
+mod http {
+    //! The routes, served on 127.0.0.1:0 and driven over HTTP and WebSocket.
+
+    use std::time::Duration;
+
+    use futures::{SinkExt, StreamExt};
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    use serde_json::{json, Value};
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::Message;
+
+    use super::*;
+
+    struct App {
+        _dir: tempfile::TempDir,
+        store: Store,
+        events: Events,
+        base: String,
+    }
+
+    async fn spawn_app() -> App {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("http.db").display());
+        let store = Store::connect(&crate::store::StoreOptions::new(&url))
+            .await
+            .unwrap();
+        let events = Events::start(store.clone());
+        events.ready().await;
+        let schema = build_schema(store.clone(), events.clone(), Limits::default());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("127.0.0.1:{}", listener.local_addr().unwrap().port());
+        tokio::spawn(async move { axum::serve(listener, router(schema)).await });
+        App {
+            _dir: dir,
+            store,
+            events,
+            base,
+        }
+    }
+
+    async fn status_changed(app: &App, location_pk: i64, previous: Option<&str>, status: &str) {
+        let payload = json!({
+            "country_code": "NL", "party_id": "GFX", "location_id": "LOC1",
+            "evse_uid": "BE-BEC-E041503001", "evse_id": null,
+            "previous_status": previous, "status": status,
+            "changed_at": "2024-05-01T10:15:00Z"
+        });
+        let row = entity::outbox::ActiveModel {
+            created_at: Set(seed::at(10, 15, 1)),
+            kind: Set("EVSE_STATUS_CHANGED".into()),
+            country_code: Set(Some("NL".into())),
+            party_id: Set(Some("GFX".into())),
+            location_pk: Set(Some(location_pk)),
+            evse_pk: Set(None),
+            session_pk: Set(None),
+            payload: Set(payload.to_string()),
+            ..Default::default()
+        };
+        row.insert(app.store.db()).await.unwrap();
+        app.events.wake();
+    }
+
+    type Socket = tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >;
+
+    async fn subscribe(app: &App, protocol: &str, query: &str) -> Socket {
+        let mut request = format!("ws://{}/graphql", app.base)
+            .into_client_request()
+            .unwrap();
+        request
+            .headers_mut()
+            .insert("Sec-WebSocket-Protocol", protocol.parse().unwrap());
+        let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+        send(&mut socket, json!({ "type": "connection_init" })).await;
+        assert_eq!(recv(&mut socket).await["type"], "connection_ack");
+        let start = if protocol == "graphql-ws" {
+            "start"
+        } else {
+            "subscribe"
+        };
+        send(
+            &mut socket,
+            json!({ "id": "1", "type": start, "payload": { "query": query } }),
+        )
+        .await;
+        socket
+    }
+
+    async fn send(socket: &mut Socket, message: Value) {
+        socket
+            .send(Message::Text(message.to_string().into()))
+            .await
+            .unwrap();
+    }
+
+    async fn recv(socket: &mut Socket) -> Value {
+        loop {
+            let message = tokio::time::timeout(Duration::from_secs(5), socket.next())
+                .await
+                .expect("no message within 5 s")
+                .unwrap()
+                .unwrap();
+            if let Message::Text(text) = message {
+                return serde_json::from_str(&text).unwrap();
+            }
+        }
+    }
+
+    /// Waits until the server has registered the subscription.
+    async fn settle(app: &App) {
+        let registered = async {
+            while app.events.subscriber_count() == 0 {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(5), registered)
+            .await
+            .expect("subscription not registered within 5 s");
+    }
+
+    const SUBSCRIPTION: &str = r#"subscription { evseStatusChanged(filter: { statuses: [AVAILABLE, CHARGING] }) {
+        cursor countryCode partyId locationId uid evseId previousStatus status changedAt
+        location { ocpiId } } }"#;
+
+    #[tokio::test]
+    async fn subscriber_receives_committed_status_changes_over_graphql_transport_ws() {
+        let app = spawn_app().await;
+        let loc = seed::location(&app.store, "LOC1", "Amsterdam").await;
+        let mut socket = subscribe(&app, "graphql-transport-ws", SUBSCRIPTION).await;
+        settle(&app).await;
+
+        status_changed(&app, loc, None, "AVAILABLE").await;
+        status_changed(&app, loc, Some("AVAILABLE"), "OUTOFORDER").await;
+        status_changed(&app, loc, Some("OUTOFORDER"), "CHARGING").await;
+
+        let first = recv(&mut socket).await;
+        assert_eq!(first["type"], "next");
+        assert_eq!(
+            first["payload"]["data"]["evseStatusChanged"],
+            json!({ "cursor": "1", "countryCode": "NL", "partyId": "GFX", "locationId": "LOC1",
+                "uid": "BE-BEC-E041503001", "evseId": null, "previousStatus": null,
+                "status": "AVAILABLE", "changedAt": "2024-05-01T10:15:00Z",
+                "location": { "ocpiId": "LOC1" } })
+        );
+        let second = recv(&mut socket).await;
+        let change = &second["payload"]["data"]["evseStatusChanged"];
+        assert_eq!(change["cursor"], "3");
+        assert_eq!(change["previousStatus"], "OUTOFORDER");
+        assert_eq!(change["status"], "CHARGING");
+    }
+
+    #[tokio::test]
+    async fn legacy_graphql_ws_protocol_also_subscribes() {
+        let app = spawn_app().await;
+        let loc = seed::location(&app.store, "LOC1", "Amsterdam").await;
+        let mut socket = subscribe(&app, "graphql-ws", SUBSCRIPTION).await;
+        settle(&app).await;
+
+        status_changed(&app, loc, None, "AVAILABLE").await;
+
+        let got = recv(&mut socket).await;
+        assert_eq!(got["type"], "data");
+        assert_eq!(
+            got["payload"]["data"]["evseStatusChanged"]["status"],
+            "AVAILABLE"
+        );
+    }
+
+    #[tokio::test]
+    async fn get_and_post_execute_queries_and_graphiql_is_served() {
+        let app = spawn_app().await;
+        seed::location(&app.store, "LOC1", "Amsterdam").await;
+        let client = reqwest::Client::new();
+        let query = "{ locations { totalCount } }";
+
+        let get: Value = client
+            .get(format!("http://{}/graphql", app.base))
+            .query(&[("query", query)])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let post: Value = client
+            .post(format!("http://{}/graphql", app.base))
+            .json(&json!({ "query": query }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let graphiql = client
+            .get(format!("http://{}/graphiql", app.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+
+        assert_eq!(get, json!({ "data": { "locations": { "totalCount": 1 } } }));
+        assert_eq!(post, get);
+        assert!(graphiql.contains("/graphql"), "{graphiql}");
+    }
+}

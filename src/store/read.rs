@@ -4,9 +4,10 @@
 //! sea-orm query builders. List readers take many keys at once so that a
 //! GraphQL list level costs one statement.
 
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    QuerySelect, QueryTrait,
 };
 
 use entity::{
@@ -320,4 +321,160 @@ pub async fn notifications_by_pk(
         .all(db)
         .await?;
     Ok(rows)
+}
+
+/// What a page of sessions may be narrowed by; `None` matches everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionFilter {
+    /// Party id, compared case-insensitively.
+    pub party_id: Option<String>,
+    /// Country code, compared case-insensitively.
+    pub country_code: Option<String>,
+    /// The CPO's location id, exactly as sent.
+    pub location_id: Option<String>,
+    /// Status, exactly as sent.
+    pub status: Option<String>,
+}
+
+impl SessionFilter {
+    fn condition(&self) -> Condition {
+        let mut cond = Condition::all();
+        if let Some(party) = &self.party_id {
+            cond = cond.add(session::Column::PartyIdKey.eq(party.to_uppercase()));
+        }
+        if let Some(country) = &self.country_code {
+            cond = cond.add(session::Column::CountryCodeKey.eq(country.to_uppercase()));
+        }
+        if let Some(location_id) = &self.location_id {
+            cond = cond.add(session::Column::LocationId.eq(location_id.as_str()));
+        }
+        if let Some(status) = &self.status {
+            cond = cond.add(session::Column::Status.eq(status.as_str()));
+        }
+        cond
+    }
+}
+
+/// Up to `limit` sessions matching `filter` with a row id above `after`, by row id.
+pub async fn sessions_page(
+    db: &impl ConnectionTrait,
+    filter: &SessionFilter,
+    after: Option<i64>,
+    limit: u64,
+) -> Result<Vec<session::Model>, StoreError> {
+    let mut query = session::Entity::find().filter(filter.condition());
+    if let Some(after) = after {
+        query = query.filter(session::Column::Id.gt(after));
+    }
+    let rows = query
+        .order_by_asc(session::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    Ok(rows)
+}
+
+/// How many sessions match `filter`.
+pub async fn sessions_count(
+    db: &impl ConnectionTrait,
+    filter: &SessionFilter,
+) -> Result<u64, StoreError> {
+    let count = session::Entity::find()
+        .filter(filter.condition())
+        .count(db)
+        .await?;
+    Ok(count)
+}
+
+/// What a page of CDRs may be narrowed by; `None` matches everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CdrFilter {
+    /// Party id, compared case-insensitively.
+    pub party_id: Option<String>,
+    /// Country code, compared case-insensitively.
+    pub country_code: Option<String>,
+    /// The CPO's location id, exactly as sent.
+    pub location_id: Option<String>,
+    /// The CPO's session id, exactly as sent.
+    pub session_id: Option<String>,
+    /// ISO 4217 currency, exactly as sent.
+    pub currency: Option<String>,
+    /// Only credit CDRs (true) or only ordinary ones (false).
+    pub credit: Option<bool>,
+}
+
+impl CdrFilter {
+    fn condition(&self) -> Condition {
+        let mut cond = Condition::all();
+        if let Some(party) = &self.party_id {
+            cond = cond.add(cdr::Column::PartyIdKey.eq(party.to_uppercase()));
+        }
+        if let Some(country) = &self.country_code {
+            cond = cond.add(cdr::Column::CountryCodeKey.eq(country.to_uppercase()));
+        }
+        if let Some(location_id) = &self.location_id {
+            cond = cond.add(cdr::Column::LocationId.eq(location_id.as_str()));
+        }
+        if let Some(session_id) = &self.session_id {
+            cond = cond.add(cdr::Column::SessionId.eq(session_id.as_str()));
+        }
+        if let Some(currency) = &self.currency {
+            cond = cond.add(cdr::Column::Currency.eq(currency.as_str()));
+        }
+        if let Some(credit) = self.credit {
+            cond = cond.add(cdr::Column::Credit.eq(credit));
+        }
+        cond
+    }
+}
+
+/// Up to `limit` CDRs matching `filter` with a row id above `after`, by row id.
+pub async fn cdrs_page(
+    db: &impl ConnectionTrait,
+    filter: &CdrFilter,
+    after: Option<i64>,
+    limit: u64,
+) -> Result<Vec<cdr::Model>, StoreError> {
+    let mut query = cdr::Entity::find().filter(filter.condition());
+    if let Some(after) = after {
+        query = query.filter(cdr::Column::Id.gt(after));
+    }
+    let rows = query
+        .order_by_asc(cdr::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    Ok(rows)
+}
+
+/// How many CDRs match `filter`.
+pub async fn cdrs_count(db: &impl ConnectionTrait, filter: &CdrFilter) -> Result<u64, StoreError> {
+    let count = cdr::Entity::find()
+        .filter(filter.condition())
+        .count(db)
+        .await?;
+    Ok(count)
+}
+
+/// EVSEs per raw status (`None` for no status yet) at the locations matching `filter`.
+pub async fn evse_status_counts(
+    db: &impl ConnectionTrait,
+    filter: &LocationFilter,
+) -> Result<Vec<(Option<String>, i64)>, StoreError> {
+    let locations = location::Entity::find()
+        .select_only()
+        .column(location::Column::Id)
+        .filter(filter.condition())
+        .into_query();
+    let counts = evse::Entity::find()
+        .select_only()
+        .column(evse::Column::Status)
+        .column_as(Expr::col(evse::Column::Id).count(), "evses")
+        .filter(Expr::col(evse::Column::LocationPk).in_subquery(locations))
+        .group_by(evse::Column::Status)
+        .order_by_asc(evse::Column::Status)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(counts)
 }
