@@ -32,6 +32,9 @@ impl AppState {
         options.max_connections = config.db_max_connections;
         let store = Store::connect(&options).await?;
         let events = Events::start(store.clone());
+        // The reader must know where the outbox ends before the first push
+        // commits, or that push's events could be taken as already seen.
+        events.ready().await;
         Ok(AppState {
             config,
             store,

@@ -79,6 +79,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Schema => {
+            // The schema does not depend on data: build it over a throwaway database.
+            let config = Config {
+                database_url: "sqlite::memory:".into(),
+                ..config
+            };
             let state = AppState::start(config).await?;
             let schema = app::schema(&state);
             print!("{}", graphql::sdl(&schema));
