@@ -43,7 +43,7 @@ impl Default for Config {
 
 impl Config {
     /// Defaults, then the TOML file (when given or named by CHARGEGRAPH_CONFIG), then the environment.
-    pub fn load(file: Option<&Path>) -> Result<Config, figment::Error> {
+    pub fn load(file: Option<&Path>) -> Result<Config, Box<figment::Error>> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         let env_file = std::env::var("CHARGEGRAPH_CONFIG").ok();
         if let Some(path) = file.map(Path::to_path_buf).or(env_file.map(Into::into)) {
@@ -52,5 +52,6 @@ impl Config {
         figment
             .merge(Env::prefixed("CHARGEGRAPH_").ignore(&["CONFIG", "CI", "TEST_DATABASE_URL"]))
             .extract()
+            .map_err(Box::new)
     }
 }

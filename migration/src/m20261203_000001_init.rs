@@ -6,6 +6,9 @@
 //! instants are `timestamptz` (text on SQLite) truncated to milliseconds; the
 //! object as received is kept in `raw` as text, so nothing the CPO sent is lost.
 
+// Identifier enums name the table's columns, which often start with the table's name.
+#![allow(clippy::enum_variant_names)]
+
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
