@@ -2,5 +2,6 @@
 //! driven over real HTTP and WebSocket.
 
 mod harness;
+mod policies;
 mod receiver;
 mod spine;
