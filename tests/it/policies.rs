@@ -1205,3 +1205,105 @@ async fn body_party_or_id_that_contradicts_the_url_is_2001() {
     let answer = app.ocpi("POST", "/ocpi/2.2.1/cdrs", Some(&cdr)).await;
     assert_answer(&answer, 404, 2001);
 }
+
+// ---- tariffs ---------------------------------------------------------------
+
+#[tokio::test]
+async fn ocpi_2_2_1_tariff_examples_are_accepted_and_read_back() {
+    let mut app = TestApp::spawn().await;
+    app.token = app.add_token(&["DE/ALL"], false).await;
+    let simple = fixture("2.2.1/tariff_put_example.json");
+    let url = "/ocpi/2.2.1/tariffs/DE/ALL/12";
+    let answer = app.ocpi("PUT", url, Some(&simple)).await;
+    assert_answer(&answer, 201, 1000);
+    let warnings = sql(&app, "SELECT warnings FROM inbox").await;
+    assert!(warnings.contains("$.last_updated"), "{warnings}");
+    let stored = get(&app, url).await;
+    assert_eq!(stored["currency"], "EUR");
+    assert_eq!(
+        stored["elements"][0]["price_components"][0]["step_size"],
+        300
+    );
+
+    let complex = fixture("2.2.1/tariff_4_complex.json");
+    let url = "/ocpi/2.2.1/tariffs/DE/ALL/14";
+    assert_answer(&app.ocpi("PUT", url, Some(&complex)).await, 201, 1000);
+    let stored = get(&app, url).await;
+    assert_eq!(stored["tariff_alt_url"], "https://company.com/tariffs/14");
+    assert_eq!(stored["elements"][1]["restrictions"]["max_current"], 32.0);
+    let columns = "SELECT ocpi_id || '|' || currency || '|' || COALESCE(tariff_type, '-') || '|' \
+                   || COALESCE(CAST(last_updated AS TEXT), '-') FROM tariff ORDER BY id";
+    assert_eq!(
+        app.sqlite_column(columns).await,
+        ["12|EUR|-|-", "14|EUR|REGULAR|2015-06-29T20:39:09+00:00"]
+    );
+}
+
+#[tokio::test]
+async fn tariff_delete_is_a_soft_delete_and_a_put_restores() {
+    let mut app = TestApp::spawn().await;
+    app.token = app.add_token(&["DE/ALL"], false).await;
+    let url = "/ocpi/2.2.1/tariffs/DE/ALL/14";
+    let complex = fixture("2.2.1/tariff_4_complex.json");
+    assert_answer(&app.ocpi("PUT", url, Some(&complex)).await, 201, 1000);
+
+    assert_answer(&app.ocpi("DELETE", url, None).await, 200, 1000);
+    assert_answer(&app.ocpi("GET", url, None).await, 404, 2000);
+    let again = app.ocpi("DELETE", url, None).await;
+    assert!(
+        again.message().starts_with("not applied"),
+        "{}",
+        again.message()
+    );
+    let deleted = "SELECT CAST(deleted_at IS NOT NULL AS TEXT) FROM tariff";
+    assert_eq!(sql(&app, deleted).await, "1");
+
+    assert_answer(&app.ocpi("PUT", url, Some(&complex)).await, 200, 1000);
+    assert_eq!(sql(&app, deleted).await, "0");
+    assert_eq!(get(&app, url).await["id"], "14");
+    let unknown = app
+        .ocpi("DELETE", "/ocpi/2.2.1/tariffs/DE/ALL/99", None)
+        .await;
+    assert_answer(&unknown, 404, 2003);
+}
+
+#[tokio::test]
+async fn tariff_patch_merges_on_2_1_1_only() {
+    let app = TestApp::spawn().await;
+    let url = "/ocpi/2.1.1/tariffs/NL/GFX/11";
+    let body = json!({"id": "11", "currency": "EUR", "last_updated": "2021-01-01T00:00:00Z",
+                      "elements": [{"price_components": [
+                          {"type": "ENERGY", "price": "0.25", "step_size": 1}]}]});
+    assert_answer(
+        &app.ocpi("PUT", url, Some(&body.to_string())).await,
+        201,
+        1000,
+    );
+    let patch = json!({"tariff_alt_url": "https://example.com/t/11",
+                       "last_updated": "2021-02-01T00:00:00Z"});
+    assert_answer(
+        &app.ocpi("PATCH", url, Some(&patch.to_string())).await,
+        200,
+        1000,
+    );
+    let stored = get(&app, url).await;
+    assert_eq!(stored["tariff_alt_url"], "https://example.com/t/11");
+    assert_eq!(
+        stored["elements"][0]["price_components"][0]["price"],
+        "0.25"
+    );
+    assert_eq!(stored["last_updated"], "2021-02-01T00:00:00Z");
+
+    let unknown = app
+        .ocpi(
+            "PATCH",
+            "/ocpi/2.1.1/tariffs/NL/GFX/12",
+            Some(&patch.to_string()),
+        )
+        .await;
+    assert_answer(&unknown, 404, 2003);
+    let bad = json!({"elements": [{"price_components": [{"type": "ENERGY", "price": "abc"}]}]});
+    let answer = app.ocpi("PATCH", url, Some(&bad.to_string())).await;
+    assert_answer(&answer, 200, 2001);
+    assert!(answer.message().contains("price"), "{}", answer.message());
+}
