@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261203_000001_init;
 mod m20261203_000002_tariff;
+mod m20261203_000003_session_stamps;
 
 /// Runs every chargegraph migration in order.
 pub struct Migrator;
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261203_000001_init::Migration),
             Box::new(m20261203_000002_tariff::Migration),
+            Box::new(m20261203_000003_session_stamps::Migration),
         ]
     }
 }
