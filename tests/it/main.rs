@@ -2,6 +2,7 @@
 //! driven over real HTTP and WebSocket.
 
 mod harness;
+mod merge_order;
 mod policies;
 mod receiver;
 mod spine;
