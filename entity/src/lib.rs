@@ -12,3 +12,4 @@ pub mod outbox;
 pub mod push_token;
 pub mod session;
 pub mod session_event;
+pub mod tariff;

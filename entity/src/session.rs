@@ -35,6 +35,9 @@ pub struct Model {
     /// Merged OCPI JSON, charging periods excluded.
     #[sea_orm(column_type = "Text")]
     pub raw: String,
+    /// Sender stamp of each merged field and period (JSON), for out-of-order PATCHes.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub merge_stamps: Option<String>,
 }
 
 /// No relations are declared; joins are written in the store.

@@ -3,6 +3,8 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261203_000001_init;
+mod m20261203_000002_tariff;
+mod m20261203_000003_session_stamps;
 
 /// Runs every chargegraph migration in order.
 pub struct Migrator;
@@ -10,6 +12,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261203_000001_init::Migration)]
+        vec![
+            Box::new(m20261203_000001_init::Migration),
+            Box::new(m20261203_000002_tariff::Migration),
+            Box::new(m20261203_000003_session_stamps::Migration),
+        ]
     }
 }

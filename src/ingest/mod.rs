@@ -18,6 +18,7 @@ mod location;
 pub mod merge;
 mod notification;
 mod session;
+mod tariff;
 
 /// Why a push was refused. Nothing of it is applied.
 #[derive(Debug, thiserror::Error)]
@@ -25,7 +26,7 @@ pub enum IngestError {
     /// The object is invalid (OCPI 2001); the message names the JSON path.
     #[error("{0}")]
     Invalid(String),
-    /// The location, EVSE or connector is unknown (OCPI 2003).
+    /// The location, EVSE, connector or tariff is unknown (OCPI 2003).
     #[error("{0}")]
     UnknownLocation(String),
     /// The object's party is not writable with this token (OCPI 2001, HTTP 404).
@@ -229,9 +230,7 @@ async fn dispatch(ctx: &mut Ctx<'_>) -> Result<(), IngestError> {
         Module::Sessions => session::apply(ctx).await,
         Module::Cdrs => cdr::apply(ctx).await,
         Module::Notifications => notification::apply(ctx).await,
-        Module::Tariffs => Err(IngestError::Invalid(
-            "the tariffs module is not supported yet".into(),
-        )),
+        Module::Tariffs => tariff::apply(ctx).await,
     }
 }
 

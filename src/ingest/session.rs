@@ -5,7 +5,9 @@ use axum::http::Method;
 use entity::session;
 use serde_json::{json, Map, Value};
 
-use super::merge::{self, is_stale};
+use chrono::{DateTime, Utc};
+
+use super::merge::{self, Stamps, Update};
 use super::{check, check_patch_stamp, require_party, Ctx, IngestError};
 use crate::domain::Timestamp;
 use crate::ocpi::wire::{self, ChargingPeriod, Mode, Report};
@@ -14,6 +16,21 @@ use crate::store::outbox::{self, NewEvent};
 use crate::store::sessions::{self as store, EventRow, PeriodRow, SessionRow};
 
 const PERIODS: &str = "charging_periods";
+
+/// Sender stamps of a session's fields and of its periods (keyed by start).
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct SessionStamps {
+    #[serde(default)]
+    fields: Stamps,
+    #[serde(default)]
+    periods: Stamps,
+}
+
+/// What applying an update did.
+struct Outcome {
+    taken: bool,
+    changed: bool,
+}
 
 pub(super) async fn apply(ctx: &mut Ctx<'_>) -> Result<(), IngestError> {
     let ids = &ctx.push.ids;
@@ -34,112 +51,204 @@ pub(super) async fn apply(ctx: &mut Ctx<'_>) -> Result<(), IngestError> {
     ctx.warn(report);
 
     let existing = store::find(ctx.tx, cc, party, session_id).await?;
-    let stale = is_stale(
-        existing.as_ref().and_then(|m| m.last_updated),
-        parsed.last_updated,
-    );
-    let reopen = is_reopen(existing.as_ref(), parsed.status.as_deref());
-    let fill_only = stale || reopen;
+    let at = parsed.last_updated.map(|t| t.as_datetime());
+    let mut stamps: SessionStamps = existing
+        .as_ref()
+        .and_then(|m| m.merge_stamps.as_deref())
+        .and_then(|t| serde_json::from_str(t).ok())
+        .unwrap_or_default();
+    if is_reopen(
+        existing.as_ref(),
+        parsed.status.as_deref(),
+        at,
+        &stamps.fields,
+    ) {
+        if let Some(model) = &existing {
+            record_event(ctx, model, parsed.last_updated, false).await?;
+        }
+        ctx.outcome(
+            false,
+            "not applied: the session is COMPLETED and stays final",
+        );
+        return Ok(());
+    }
+    let created = existing.is_none();
+    let previous_kwh = existing.as_ref().and_then(|m| m.kwh_micro);
     let stored = existing.as_ref().map(|m| merge::parse_raw(&m.raw));
     let mut raw = stored.clone().unwrap_or_default();
-    if fill_only {
-        merge::fill_gaps(&mut raw, &body, &[PERIODS]);
-    } else if patch {
-        merge::patch(&mut raw, &body, &[PERIODS]);
-    } else {
-        raw = merge::without(&body, &[PERIODS]);
-    }
+    let fields = merge::without(&body, &[PERIODS]);
+    let update = Update {
+        body: &fields,
+        at,
+        whole: !patch,
+    };
+    let mut taken = merge::apply_stamped(&mut raw, &mut stamps.fields, update);
     let incomplete = match &existing {
         _ if !patch => false,
         Some(m) => m.incomplete,
         None => true,
     };
-    let created = existing.is_none();
     let mut changed = stored.as_ref() != Some(&raw)
         || existing
             .as_ref()
             .is_some_and(|m| m.incomplete != incomplete);
-    let previous_kwh = existing.as_ref().and_then(|m| m.kwh_micro);
-    let row = session_row(ctx, (cc, party, session_id), &raw, incomplete).await?;
+    let mut row = session_row(ctx, (cc, party, session_id), &raw, incomplete).await?;
+    let field_stamps = serde_json::to_string(&stamps).ok();
+    row.merge_stamps = field_stamps.clone();
     let model = store::save(ctx.tx, existing, row).await?;
-    changed |= apply_periods(
+    let periods = apply_periods(
         ctx,
         model.id,
         &body,
         parsed.charging_periods,
-        patch,
-        fill_only,
+        update,
+        &mut stamps,
     )
     .await?;
+    taken |= periods.taken;
+    changed |= periods.changed;
+    let all_stamps = serde_json::to_string(&stamps).ok();
+    if all_stamps != field_stamps {
+        store::save_stamps(ctx.tx, model.id, all_stamps).await?;
+    }
     if let (Some(old), Some(new)) = (previous_kwh, model.kwh_micro) {
-        if new < old && !fill_only {
+        if new < old && taken {
             ctx.applied
                 .warnings
                 .push("$.kwh: lower than the stored kwh".into());
         }
     }
-    record_event(ctx, &model, parsed.last_updated, !fill_only).await?;
+    record_event(ctx, &model, parsed.last_updated, taken).await?;
     if changed {
         emit(ctx, &model).await?;
     }
-    ctx.outcome(created, message(stale, reopen, created, changed));
+    ctx.outcome(created, message(!taken, created, changed));
     Ok(())
 }
 
-fn is_reopen(existing: Option<&session::Model>, incoming: Option<&str>) -> bool {
+/// A later status other than COMPLETED on a COMPLETED session would reopen it
+/// (DESIGN.md: COMPLETED is final). An older update cannot, as its status loses
+/// to the newer one anyway and the rest of it may still fill gaps.
+fn is_reopen(
+    existing: Option<&session::Model>,
+    incoming: Option<&str>,
+    at: Option<DateTime<Utc>>,
+    stamps: &Stamps,
+) -> bool {
     let completed = existing.and_then(|m| m.status.as_deref()) == Some("COMPLETED");
-    completed && incoming.is_some_and(|s| s != "COMPLETED")
+    let older = at.is_some_and(|at| {
+        stamps.put.is_some_and(|put| at < put)
+            || stamps.fields.get("status").is_some_and(|s| at < *s)
+    });
+    completed && !older && incoming.is_some_and(|s| s != "COMPLETED")
 }
 
-fn message(stale: bool, reopen: bool, created: bool, changed: bool) -> &'static str {
-    match (stale, reopen, created, changed) {
-        (true, ..) => "not applied: older than the stored session; absent fields filled",
-        (_, true, ..) => "not applied: the session is COMPLETED and stays final",
-        (_, _, true, _) => "session created",
-        (_, _, _, true) => "session updated",
+fn message(stale: bool, created: bool, changed: bool) -> &'static str {
+    match (stale, created, changed) {
+        (true, ..) => "not applied: older than the stored session",
+        (_, true, _) => "session created",
+        (_, _, true) => "session updated",
         _ => "not applied: identical to the stored session",
     }
 }
 
-/// A PUT replaces the periods; a PATCH merges them keyed by start (2.2.1's
-/// append and GreenFlux's cumulative list converge); an older update only adds
-/// periods that are missing.
+/// Periods merge like fields, keyed by start: a PUT replaces the list, a PATCH
+/// upserts the periods it sends (so 2.2.1's append and GreenFlux's cumulative
+/// list converge), a PATCH without periods leaves them alone.
 async fn apply_periods(
     ctx: &mut Ctx<'_>,
     session_pk: i64,
     body: &Map<String, Value>,
     parsed: Option<Vec<ChargingPeriod>>,
-    patch: bool,
-    fill_only: bool,
-) -> Result<bool, IngestError> {
-    let periods = parsed.unwrap_or_default();
-    let mut changed = false;
-    if !patch && !fill_only {
-        let starts = periods.iter().map(|p| p.start_date_time.as_datetime());
-        changed = store::delete_periods_except(ctx.tx, session_pk, starts.collect()).await? > 0;
+    update: Update<'_>,
+    stamps: &mut SessionStamps,
+) -> Result<Outcome, IngestError> {
+    if !update.whole && !body.contains_key(PERIODS) {
+        return Ok(Outcome {
+            taken: false,
+            changed: false,
+        });
     }
-    let raw_dimensions = raw_dimensions_by_start(body);
-    for period in periods {
-        let start = period.start_date_time;
-        let dimensions = raw_dimensions
-            .iter()
-            .find(|(at, _)| *at == start)
-            .map(|(_, dims)| dims.to_string())
-            .unwrap_or_else(|| "[]".into());
-        let row = PeriodRow {
-            start_date_time: start.as_datetime(),
-            dimensions,
-            tariff_id: period.tariff_id,
-            energy_micro: period.energy.map(|m| m.0),
-            time_micro: period.time.map(|m| m.0),
-        };
-        changed |= store::upsert_period(ctx.tx, session_pk, row, fill_only).await?;
+    let before = stored_periods(ctx, session_pk).await?;
+    let incoming = period_map(body);
+    let mut after = before.clone();
+    let periods_update = Update {
+        body: &incoming,
+        ..update
+    };
+    let taken = merge::apply_stamped(&mut after, &mut stamps.periods, periods_update);
+    if after == before {
+        return Ok(Outcome {
+            taken,
+            changed: false,
+        });
     }
-    Ok(changed)
+    let keep = after.keys().filter_map(|k| parse_start(k)).collect();
+    store::delete_periods_except(ctx.tx, session_pk, keep).await?;
+    for period in parsed.unwrap_or_default() {
+        let key = period.start_date_time.to_string();
+        if after.get(&key).is_some_and(|v| before.get(&key) != Some(v)) {
+            store::upsert_period(ctx.tx, session_pk, period_row(&after[&key], period), false)
+                .await?;
+        }
+    }
+    Ok(Outcome {
+        taken,
+        changed: true,
+    })
 }
 
-/// The dimensions of each period as sent, keyed by the period's start.
-fn raw_dimensions_by_start(body: &Map<String, Value>) -> Vec<(Timestamp, Value)> {
+async fn stored_periods(ctx: &Ctx<'_>, session_pk: i64) -> Result<Map<String, Value>, IngestError> {
+    let rows = store::periods(ctx.tx, session_pk).await?;
+    Ok(rows
+        .iter()
+        .map(|p| {
+            let start = Timestamp::from_datetime(p.start_date_time);
+            let dimensions = serde_json::from_str(&p.dimensions).unwrap_or(json!([]));
+            (
+                start.to_string(),
+                period_value(start, dimensions, p.tariff_id.as_deref()),
+            )
+        })
+        .collect())
+}
+
+/// The periods sent, keyed by their normalised start.
+fn period_map(body: &Map<String, Value>) -> Map<String, Value> {
+    raw_dimensions_by_start(body)
+        .into_iter()
+        .map(|(start, dimensions, tariff_id)| {
+            (
+                start.to_string(),
+                period_value(start, dimensions, tariff_id.as_deref()),
+            )
+        })
+        .collect()
+}
+
+/// One period in the one shape used to compare stored and sent periods.
+fn period_value(start: Timestamp, dimensions: Value, tariff_id: Option<&str>) -> Value {
+    json!({"start_date_time": start.to_string(), "dimensions": dimensions, "tariff_id": tariff_id})
+}
+
+fn parse_start(key: &str) -> Option<DateTime<Utc>> {
+    crate::domain::time::parse(key)
+        .ok()
+        .map(|p| p.at.as_datetime())
+}
+
+fn period_row(value: &Value, period: ChargingPeriod) -> PeriodRow {
+    PeriodRow {
+        start_date_time: period.start_date_time.as_datetime(),
+        dimensions: value["dimensions"].to_string(),
+        tariff_id: period.tariff_id,
+        energy_micro: period.energy.map(|m| m.0),
+        time_micro: period.time.map(|m| m.0),
+    }
+}
+
+/// The dimensions and tariff of each period as sent, with the period's start.
+fn raw_dimensions_by_start(body: &Map<String, Value>) -> Vec<(Timestamp, Value, Option<String>)> {
     let Some(Value::Array(list)) = body.get(PERIODS) else {
         return Vec::new();
     };
@@ -147,7 +256,12 @@ fn raw_dimensions_by_start(body: &Map<String, Value>) -> Vec<(Timestamp, Value)>
         .filter_map(|p| {
             let start = p.get("start_date_time")?.as_str()?;
             let at = crate::domain::time::parse(start).ok()?.at;
-            Some((at, p.get("dimensions").cloned().unwrap_or(json!([]))))
+            let dimensions = p.get("dimensions").cloned().unwrap_or(json!([]));
+            let tariff_id = p
+                .get("tariff_id")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            Some((at, dimensions, tariff_id))
         })
         .collect()
 }
@@ -188,6 +302,7 @@ async fn session_row(
         last_updated: s.last_updated.map(|t| t.as_datetime()),
         received_at: ctx.received_at().as_datetime(),
         raw: Value::Object(raw.clone()).to_string(),
+        merge_stamps: None,
     })
 }
 

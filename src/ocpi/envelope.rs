@@ -49,7 +49,7 @@ pub enum OcpiError {
     /// 200 / 2001: the object is invalid (the message names the JSON path).
     #[error("{0}")]
     Invalid(String),
-    /// 404 / 2003: the location, EVSE or connector is unknown.
+    /// 404 / 2003: the location, EVSE, connector or tariff is unknown.
     #[error("{0}")]
     UnknownLocation(String),
     /// 404 / 2001: the URL's party is not writable with this token.

@@ -18,7 +18,7 @@ use crate::domain::Timestamp;
 use crate::events::Events;
 use crate::ingest::{self, Applied, IngestError, Push, Source};
 use crate::store::inbox::{self, InboxRow};
-use crate::store::{cdrs, locations, notifications, sessions, Store};
+use crate::store::{cdrs, locations, notifications, sessions, tariffs, Store};
 
 /// What the receiver needs from the application.
 #[derive(Clone)]
@@ -149,7 +149,12 @@ async fn push(
         module,
         ids: ids.clone(),
     };
-    let parsed = parse_body(&bytes);
+    // OCPI DELETE carries no body; whatever was sent is kept raw in the inbox.
+    let parsed = if ex.method == Method::DELETE {
+        Ok(Value::Object(serde_json::Map::new()))
+    } else {
+        parse_body(&bytes)
+    };
     let body = match parsed {
         Ok(body) => body,
         Err(err) => {
@@ -314,7 +319,12 @@ async fn get_object(
             .await?
             .map(|m| raw_value(&m.raw))
             .ok_or_else(missing),
-        Module::Tariffs | Module::Notifications => Err(missing()),
+        Module::Tariffs => tariffs::find(db, cc, party, id)
+            .await?
+            .filter(|m| m.deleted_at.is_none())
+            .map(|m| raw_value(&m.raw))
+            .ok_or_else(missing),
+        Module::Notifications => Err(missing()),
     }
 }
 

@@ -20,6 +20,7 @@ pub mod notifications;
 pub mod outbox;
 pub mod read;
 pub mod sessions;
+pub mod tariffs;
 pub mod tokens;
 
 /// Errors of the storage layer.

@@ -34,6 +34,8 @@ pub struct SessionRow {
     pub last_updated: Option<DateTime<Utc>>,
     pub received_at: DateTime<Utc>,
     pub raw: String,
+    /// Per-field sender stamps as JSON (see `ingest::merge::Stamps`).
+    pub merge_stamps: Option<String>,
 }
 
 /// One charging period to store.
@@ -111,7 +113,23 @@ pub async fn save(
     model.last_updated = Set(row.last_updated);
     model.received_at = Set(row.received_at);
     model.raw = Set(row.raw);
+    model.merge_stamps = Set(row.merge_stamps);
     Ok(model.save(conn).await?.try_into_model()?)
+}
+
+/// Replaces the per-field sender stamps of a session.
+pub async fn save_stamps(
+    conn: &impl ConnectionTrait,
+    session_pk: i64,
+    merge_stamps: Option<String>,
+) -> Result<(), StoreError> {
+    let model = session::ActiveModel {
+        id: Set(session_pk),
+        merge_stamps: Set(merge_stamps),
+        ..Default::default()
+    };
+    model.update(conn).await?;
+    Ok(())
 }
 
 /// The charging periods of a session, by start.

@@ -1,7 +1,10 @@
 //! Integration tests: the real app on 127.0.0.1:0 with its own database,
 //! driven over real HTTP and WebSocket.
 
+mod fuzz;
 mod harness;
+mod merge_order;
+mod policies;
 mod readme;
 mod receiver;
 mod spine;
