@@ -12,7 +12,7 @@ use crate::events::Events;
 use crate::graphql;
 use crate::ocpi::routes::{self, Receiver};
 use crate::ocpi::Envelope;
-use crate::store::{Store, StoreError, StoreOptions};
+use crate::store::{Store, StoreError};
 
 /// Everything the running server shares.
 #[derive(Clone)]
@@ -28,9 +28,7 @@ pub struct AppState {
 impl AppState {
     /// Connects and migrates the database and starts the outbox reader.
     pub async fn start(config: Config) -> Result<AppState, StoreError> {
-        let mut options = StoreOptions::new(&config.database_url);
-        options.max_connections = config.db_max_connections;
-        let store = Store::connect(&options).await?;
+        let store = Store::connect(&config.store_options()).await?;
         let events = Events::start(store.clone());
         // The reader must know where the outbox ends before the first push
         // commits, or that push's events could be taken as already seen.

@@ -11,7 +11,7 @@ use crate::app::{self, AppState};
 use crate::config::Config;
 use crate::domain::Party;
 use crate::ocpi::auth::hash_token;
-use crate::store::{tokens, Store, StoreOptions};
+use crate::store::{tokens, Store};
 use crate::{demo, graphql, telemetry};
 
 /// chargegraph: OCPI pushes in, one GraphQL API out.
@@ -94,9 +94,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn connect(config: &Config) -> anyhow::Result<Store> {
-    let mut options = StoreOptions::new(&config.database_url);
-    options.max_connections = config.db_max_connections;
-    Store::connect(&options)
+    Store::connect(&config.store_options())
         .await
         .with_context(|| format!("cannot open {}", redact(&config.database_url)))
 }

@@ -2,14 +2,19 @@
 //!
 //! Reads: CHARGEGRAPH_CONFIG (the TOML file), CHARGEGRAPH_LISTEN,
 //! CHARGEGRAPH_DATABASE_URL, CHARGEGRAPH_BODY_LIMIT, CHARGEGRAPH_PUBLIC_URL,
-//! CHARGEGRAPH_LOG_FORMAT, CHARGEGRAPH_DB_MAX_CONNECTIONS, CHARGEGRAPH_MAX_PAGE_SIZE.
+//! CHARGEGRAPH_LOG_FORMAT, CHARGEGRAPH_DB_MAX_CONNECTIONS,
+//! CHARGEGRAPH_DB_CONNECT_TIMEOUT_MS, CHARGEGRAPH_DB_STATEMENT_TIMEOUT_MS,
+//! CHARGEGRAPH_MAX_PAGE_SIZE.
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::time::Duration;
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
+
+use crate::store::StoreOptions;
 
 /// Effective settings of a chargegraph process.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -28,6 +33,10 @@ pub struct Config {
     pub db_max_connections: u32,
     /// Largest page a GraphQL connection returns.
     pub max_page_size: u64,
+    /// How long to wait for a database connection, in milliseconds.
+    pub db_connect_timeout_ms: u64,
+    /// Longest a PostgreSQL statement may run, in milliseconds; 0 for no limit.
+    pub db_statement_timeout_ms: u64,
 }
 
 impl Default for Config {
@@ -40,11 +49,25 @@ impl Default for Config {
             log_format: "text".into(),
             db_max_connections: 8,
             max_page_size: 100,
+            db_connect_timeout_ms: 10_000,
+            db_statement_timeout_ms: 30_000,
         }
     }
 }
 
 impl Config {
+    /// The database settings of this configuration.
+    pub fn store_options(&self) -> StoreOptions {
+        let mut options = StoreOptions::new(&self.database_url);
+        options.max_connections = self.db_max_connections;
+        options.connect_timeout = Duration::from_millis(self.db_connect_timeout_ms);
+        options.statement_timeout = match self.db_statement_timeout_ms {
+            0 => None,
+            ms => Some(Duration::from_millis(ms)),
+        };
+        options
+    }
+
     /// Defaults, then the TOML file (when given or named by CHARGEGRAPH_CONFIG), then the environment.
     pub fn load(file: Option<&Path>) -> Result<Config, Box<figment::Error>> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));

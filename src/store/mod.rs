@@ -6,14 +6,15 @@ use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    DatabaseConnection, DatabaseTransaction, DbBackend, SqlxPostgresConnector, SqlxSqliteConnector,
-    TransactionTrait,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, QuerySelect,
+    SqlxPostgresConnector, SqlxSqliteConnector, TransactionTrait,
 };
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 pub mod cdrs;
+pub mod conflict;
 pub mod inbox;
 pub mod locations;
 pub mod notifications;
@@ -49,6 +50,9 @@ pub struct StoreOptions {
     pub max_connections: u32,
     /// How long to wait for a connection.
     pub connect_timeout: Duration,
+    /// Longest a PostgreSQL statement may run before the server cancels it
+    /// (`None`: no limit). SQLite has no equivalent.
+    pub statement_timeout: Option<Duration>,
 }
 
 impl StoreOptions {
@@ -58,6 +62,7 @@ impl StoreOptions {
             url: url.to_owned(),
             max_connections: 8,
             connect_timeout: Duration::from_secs(10),
+            statement_timeout: Some(Duration::from_secs(30)),
         }
     }
 }
@@ -112,10 +117,15 @@ impl Store {
     }
 
     async fn connect_postgres(options: &StoreOptions) -> Result<Store, StoreError> {
+        let mut connect = PgConnectOptions::from_str(&options.url)?;
+        if let Some(timeout) = options.statement_timeout {
+            // Sent as a startup parameter, so every pooled connection has it.
+            connect = connect.options([("statement_timeout", timeout.as_millis())]);
+        }
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.connect_timeout)
-            .connect(&options.url)
+            .connect_with(connect)
             .await?;
         Ok(Store {
             db: SqlxPostgresConnector::from_sqlx_postgres_pool(pool),
@@ -152,6 +162,18 @@ impl WriteTx {
     pub async fn commit(self) -> Result<(), StoreError> {
         self.txn.commit().await?;
         Ok(())
+    }
+}
+
+/// Adds `FOR UPDATE` on PostgreSQL, so that a read-then-write inside a
+/// transaction holds its row until commit and a concurrent writer (another
+/// replica) waits and then reads the committed result. SQLite needs no row
+/// locks: its writers take turns (`Store::begin_write`).
+pub(crate) fn for_update<S: QuerySelect>(select: S, conn: &impl ConnectionTrait) -> S {
+    if conn.get_database_backend() == DbBackend::Postgres {
+        select.lock_exclusive()
+    } else {
+        select
     }
 }
 
