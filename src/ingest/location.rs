@@ -62,7 +62,8 @@ async fn location_level(
     )?;
     check_id("$.party_id", parsed.party_id.as_deref(), url.party_id)?;
     ctx.warn(report);
-    let existing = store::find(ctx.tx, url.country_code, url.party_id, url.location_id).await?;
+    let existing =
+        store::find_for_update(ctx.tx, url.country_code, url.party_id, url.location_id).await?;
     if patch && existing.is_none() {
         return Err(unknown_location(url.location_id));
     }
@@ -149,10 +150,10 @@ async fn evse_level(
     check(&report)?;
     check_id("$.uid", parsed.uid.as_deref(), uid)?;
     ctx.warn(report);
-    let location = store::find(ctx.tx, url.country_code, url.party_id, url.location_id)
+    let location = store::find_for_update(ctx.tx, url.country_code, url.party_id, url.location_id)
         .await?
         .ok_or_else(|| unknown_location(url.location_id))?;
-    let existing = store::find_evse(ctx.tx, location.id, uid).await?;
+    let existing = store::find_evse_for_update(ctx.tx, location.id, uid).await?;
     if patch && existing.is_none() {
         return Err(unknown_evse(url.location_id, uid));
     }
@@ -185,13 +186,13 @@ async fn connector_level(
     check(&report)?;
     check_id("$.id", parsed.id.as_deref(), connector_id)?;
     ctx.warn(report);
-    let location = store::find(ctx.tx, url.country_code, url.party_id, url.location_id)
+    let location = store::find_for_update(ctx.tx, url.country_code, url.party_id, url.location_id)
         .await?
         .ok_or_else(|| unknown_location(url.location_id))?;
-    let evse = store::find_evse(ctx.tx, location.id, uid)
+    let evse = store::find_evse_for_update(ctx.tx, location.id, uid)
         .await?
         .ok_or_else(|| unknown_evse(url.location_id, uid))?;
-    let existing = store::find_connector(ctx.tx, evse.id, connector_id).await?;
+    let existing = store::find_connector_for_update(ctx.tx, evse.id, connector_id).await?;
     if patch && existing.is_none() {
         return Err(IngestError::UnknownLocation(format!(
             "unknown connector {connector_id:?} of EVSE {uid:?} at location {:?}",
@@ -237,7 +238,7 @@ async fn upsert_evse(
     body: &Map<String, Value>,
     patch: bool,
 ) -> Result<Upsert, IngestError> {
-    let existing = store::find_evse(ctx.tx, location.id, uid).await?;
+    let existing = store::find_evse_for_update(ctx.tx, location.id, uid).await?;
     let incoming_stamp = stamp_of(body);
     let stale = is_stale(
         existing.as_ref().and_then(|m| m.last_updated),
@@ -317,7 +318,7 @@ async fn upsert_connector(
     body: &Map<String, Value>,
     patch: bool,
 ) -> Result<Upsert, IngestError> {
-    let existing = store::find_connector(ctx.tx, evse_pk, connector_id).await?;
+    let existing = store::find_connector_for_update(ctx.tx, evse_pk, connector_id).await?;
     let stale = is_stale(
         existing.as_ref().and_then(|m| m.last_updated),
         stamp_of(body),

@@ -10,6 +10,7 @@ use crate::events::Events;
 use crate::ocpi::auth::Caller;
 use crate::ocpi::path::Module;
 use crate::ocpi::wire::Report;
+use crate::store::conflict::{self, MAX_ATTEMPTS};
 use crate::store::inbox::{self, InboxRow};
 use crate::store::{Store, StoreError};
 
@@ -149,7 +150,29 @@ pub(crate) fn check(report: &Report) -> Result<(), IngestError> {
 }
 
 /// Applies a push in one transaction with its inbox row, then wakes the event reader.
+///
+/// A transaction that lost a race with another replica (PostgreSQL: deadlock,
+/// serialization failure, or the same object created at once) is run again
+/// from the start, a few times, after a short pause.
 pub async fn apply(store: &Store, events: &Events, push: &Push) -> Result<Applied, IngestError> {
+    let mut retry = 0;
+    let applied = loop {
+        match apply_once(store, push).await {
+            Err(IngestError::Store(err)) if err.is_conflict() && retry + 1 < MAX_ATTEMPTS => {
+                retry += 1;
+                tracing::debug!(retry, error = %err, "ingest conflicted with another writer");
+                tokio::time::sleep(conflict::backoff(retry)).await;
+            }
+            result => break result?,
+        }
+    };
+    if applied.emitted {
+        events.wake();
+    }
+    Ok(applied)
+}
+
+async fn apply_once(store: &Store, push: &Push) -> Result<Applied, IngestError> {
     let write = store.begin_write().await?;
     let inbox_pk = inbox::insert(&write.txn, push.received_at, inbox_row(push)).await?;
     let mut ctx = Ctx {
@@ -169,9 +192,6 @@ pub async fn apply(store: &Store, events: &Events, push: &Push) -> Result<Applie
     };
     inbox::finish(&write.txn, inbox_pk, outcome, &applied).await?;
     write.commit().await?;
-    if applied.emitted {
-        events.wake();
-    }
     Ok(applied)
 }
 

@@ -50,7 +50,7 @@ pub(super) async fn apply(ctx: &mut Ctx<'_>) -> Result<(), IngestError> {
     super::location::check_id("$.party_id", parsed.party_id.as_deref(), party)?;
     ctx.warn(report);
 
-    let existing = store::find(ctx.tx, cc, party, session_id).await?;
+    let existing = store::find_for_update(ctx.tx, cc, party, session_id).await?;
     let at = parsed.last_updated.map(|t| t.as_datetime());
     let mut stamps: SessionStamps = existing
         .as_ref()

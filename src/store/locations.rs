@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use entity::{connector, evse, evse_status_history, location};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, Set, TryIntoModel,
+    QueryOrder, Select, Set, TryIntoModel,
 };
 use serde_json::{Map, Value};
 
@@ -70,12 +70,29 @@ pub async fn find(
     party_id: &str,
     ocpi_id: &str,
 ) -> Result<Option<location::Model>, StoreError> {
-    Ok(location::Entity::find()
+    let select = select_location(country_code, party_id, ocpi_id);
+    Ok(select.one(conn).await?)
+}
+
+/// The location with these keys, locked until the transaction ends (PostgreSQL).
+///
+/// Ingest locks the location before any of its EVSEs or connectors, so that
+/// writers of one location queue in one order and cannot deadlock.
+pub async fn find_for_update(
+    conn: &impl ConnectionTrait,
+    country_code: &str,
+    party_id: &str,
+    ocpi_id: &str,
+) -> Result<Option<location::Model>, StoreError> {
+    let select = select_location(country_code, party_id, ocpi_id);
+    Ok(super::for_update(select, conn).one(conn).await?)
+}
+
+fn select_location(country_code: &str, party_id: &str, ocpi_id: &str) -> Select<location::Entity> {
+    location::Entity::find()
         .filter(location::Column::CountryCodeKey.eq(key(country_code)))
         .filter(location::Column::PartyIdKey.eq(key(party_id)))
         .filter(location::Column::OcpiIdKey.eq(key(ocpi_id)))
-        .one(conn)
-        .await?)
 }
 
 /// Inserts a location, or updates it keeping the id spelling first received.
@@ -174,11 +191,23 @@ pub async fn find_evse(
     location_pk: i64,
     uid: &str,
 ) -> Result<Option<evse::Model>, StoreError> {
-    Ok(evse::Entity::find()
+    Ok(select_evse(location_pk, uid).one(conn).await?)
+}
+
+/// The EVSE with this uid, locked until the transaction ends (PostgreSQL).
+pub async fn find_evse_for_update(
+    conn: &impl ConnectionTrait,
+    location_pk: i64,
+    uid: &str,
+) -> Result<Option<evse::Model>, StoreError> {
+    let select = super::for_update(select_evse(location_pk, uid), conn);
+    Ok(select.one(conn).await?)
+}
+
+fn select_evse(location_pk: i64, uid: &str) -> Select<evse::Entity> {
+    evse::Entity::find()
         .filter(evse::Column::LocationPk.eq(location_pk))
         .filter(evse::Column::UidKey.eq(key(uid)))
-        .one(conn)
-        .await?)
 }
 
 /// Inserts or updates an EVSE.
@@ -224,11 +253,23 @@ pub async fn find_connector(
     evse_pk: i64,
     connector_id: &str,
 ) -> Result<Option<connector::Model>, StoreError> {
-    Ok(connector::Entity::find()
+    Ok(select_connector(evse_pk, connector_id).one(conn).await?)
+}
+
+/// The connector with this id, locked until the transaction ends (PostgreSQL).
+pub async fn find_connector_for_update(
+    conn: &impl ConnectionTrait,
+    evse_pk: i64,
+    connector_id: &str,
+) -> Result<Option<connector::Model>, StoreError> {
+    let select = super::for_update(select_connector(evse_pk, connector_id), conn);
+    Ok(select.one(conn).await?)
+}
+
+fn select_connector(evse_pk: i64, connector_id: &str) -> Select<connector::Entity> {
+    connector::Entity::find()
         .filter(connector::Column::EvsePk.eq(evse_pk))
         .filter(connector::Column::ConnectorIdKey.eq(key(connector_id)))
-        .one(conn)
-        .await?)
 }
 
 /// Inserts or updates a connector.

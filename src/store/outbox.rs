@@ -1,7 +1,15 @@
 //! The outbox: change events written in the ingest transaction.
+//!
+//! On PostgreSQL a BIGSERIAL is handed out at insert time but becomes visible
+//! at commit, so two writers can commit their rows out of sequence order and a
+//! reader that remembers the last sequence it saw would skip the lower one.
+//! Writers therefore take one transaction-level advisory lock just before
+//! their first outbox insert and hold it until they commit: sequence order is
+//! then commit order. The same statement queues a NOTIFY, which PostgreSQL
+//! delivers to listening replicas at commit (and not at all on rollback).
 
 use entity::outbox;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbBackend, Set};
 use serde_json::Value;
 
 use super::StoreError;
@@ -26,8 +34,23 @@ pub struct NewEvent {
     pub payload: Value,
 }
 
+/// The channel on which PostgreSQL replicas are told that outbox rows were committed.
+pub const NOTIFY_CHANNEL: &str = "chargegraph_outbox";
+
+/// Key of the advisory lock that orders outbox inserts: "cgoutbox" as a big-endian i64.
+pub const ORDER_LOCK_KEY: i64 = 7162816282610528120;
+
+/// Takes the outbox ordering lock (re-entrant within a transaction; released
+/// at commit or rollback) and queues the wake-up of other replicas. Identical
+/// notifications in one transaction are delivered once.
+const ORDER_AND_NOTIFY: &str =
+    "SELECT pg_advisory_xact_lock(7162816282610528120), pg_notify('chargegraph_outbox', '')";
+
 /// Writes an event row; its sequence number is the subscription cursor.
 pub async fn insert(conn: &impl ConnectionTrait, event: NewEvent) -> Result<i64, StoreError> {
+    if conn.get_database_backend() == DbBackend::Postgres {
+        conn.execute_unprepared(ORDER_AND_NOTIFY).await?;
+    }
     let model = outbox::ActiveModel {
         created_at: Set(Timestamp::now().as_datetime()),
         kind: Set(event.kind.to_owned()),
@@ -40,4 +63,16 @@ pub async fn insert(conn: &impl ConnectionTrait, event: NewEvent) -> Result<i64,
         ..Default::default()
     };
     Ok(model.insert(conn).await?.seq)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ordering_statement_names_the_lock_and_the_channel() {
+        assert_eq!(ORDER_LOCK_KEY, i64::from_be_bytes(*b"cgoutbox"));
+        assert!(ORDER_AND_NOTIFY.contains(&ORDER_LOCK_KEY.to_string()));
+        assert!(ORDER_AND_NOTIFY.contains(&format!("'{NOTIFY_CHANNEL}'")));
+    }
 }

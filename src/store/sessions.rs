@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use entity::{charging_period, session, session_event};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, Set, TryIntoModel,
+    QueryOrder, Select, Set, TryIntoModel,
 };
 
 use super::StoreError;
@@ -69,12 +69,26 @@ pub async fn find(
     party_id: &str,
     ocpi_id: &str,
 ) -> Result<Option<session::Model>, StoreError> {
-    Ok(session::Entity::find()
+    let select = select_session(country_code, party_id, ocpi_id);
+    Ok(select.one(conn).await?)
+}
+
+/// The session with these keys, locked until the transaction ends (PostgreSQL).
+pub async fn find_for_update(
+    conn: &impl ConnectionTrait,
+    country_code: &str,
+    party_id: &str,
+    ocpi_id: &str,
+) -> Result<Option<session::Model>, StoreError> {
+    let select = select_session(country_code, party_id, ocpi_id);
+    Ok(super::for_update(select, conn).one(conn).await?)
+}
+
+fn select_session(country_code: &str, party_id: &str, ocpi_id: &str) -> Select<session::Entity> {
+    session::Entity::find()
         .filter(session::Column::CountryCodeKey.eq(key(country_code)))
         .filter(session::Column::PartyIdKey.eq(key(party_id)))
         .filter(session::Column::OcpiIdKey.eq(key(ocpi_id)))
-        .one(conn)
-        .await?)
 }
 
 /// Inserts a session, or updates it keeping the id spelling first received.
