@@ -10,6 +10,7 @@ use chargegraph::ocpi::auth::hash_token;
 use chargegraph::store::tokens;
 use futures::{SinkExt, StreamExt};
 use reqwest::header::HeaderMap;
+use sea_orm::ConnectionTrait;
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -22,13 +23,163 @@ pub fn fixture(path: &str) -> String {
     std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("cannot read {full}: {e}"))
 }
 
-/// A running server with its own SQLite file and a push token for NL/GFX.
+/// A running server with its own database and a push token for NL/GFX.
 pub struct TestApp {
     pub addr: SocketAddr,
     pub token: String,
     pub state: AppState,
     pub client: reqwest::Client,
-    _dir: tempfile::TempDir,
+    pub db: TestDb,
+}
+
+/// Reads the PostgreSQL server that tests use, when any.
+const TEST_DATABASE_URL: &str = "CHARGEGRAPH_TEST_DATABASE_URL";
+
+/// A test's own database: a SQLite file in a temporary directory, or, when
+/// CHARGEGRAPH_TEST_DATABASE_URL names a PostgreSQL server, a database created
+/// for this test through that URL and dropped when the test ends.
+pub enum TestDb {
+    /// A temporary SQLite file.
+    Sqlite {
+        _dir: tempfile::TempDir,
+        url: String,
+    },
+    /// A fresh PostgreSQL database.
+    Postgres {
+        admin_url: String,
+        name: String,
+        url: String,
+    },
+}
+
+impl TestDb {
+    /// The database on the backend the environment selects.
+    ///
+    /// With CHARGEGRAPH_TEST_DATABASE_URL set but the server unreachable, the
+    /// test fails under CHARGEGRAPH_CI=1 and falls back to SQLite otherwise.
+    pub async fn create() -> TestDb {
+        match std::env::var(TEST_DATABASE_URL) {
+            Ok(admin_url) if !admin_url.is_empty() => match TestDb::postgres(&admin_url).await {
+                Ok(db) => db,
+                Err(err) if std::env::var("CHARGEGRAPH_CI").as_deref() == Ok("1") => {
+                    panic!("PostgreSQL at {TEST_DATABASE_URL} is unreachable: {err:#}")
+                }
+                Err(err) => {
+                    eprintln!("PostgreSQL unreachable ({err:#}); this test runs on SQLite");
+                    TestDb::sqlite()
+                }
+            },
+            _ => TestDb::sqlite(),
+        }
+    }
+
+    fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("chargegraph.db").display());
+        TestDb::Sqlite { _dir: dir, url }
+    }
+
+    async fn postgres(admin_url: &str) -> anyhow::Result<TestDb> {
+        static SWEPT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        let pid = std::process::id();
+        let name = format!("cg_test_{pid}_{}", uuid::Uuid::new_v4().simple());
+        let admin = admin_connection(admin_url).await?;
+        if !SWEPT.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            if let Err(err) = sweep_leftovers(&admin).await {
+                eprintln!("leftover test databases not swept: {err:#}");
+            }
+        }
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await?;
+        admin.close().await?;
+        let mut url = reqwest::Url::parse(admin_url)?;
+        url.set_path(&format!("/{name}"));
+        Ok(TestDb::Postgres {
+            admin_url: admin_url.to_owned(),
+            name,
+            url: url.to_string(),
+        })
+    }
+
+    /// The URL the app connects to.
+    pub fn url(&self) -> &str {
+        match self {
+            TestDb::Sqlite { url, .. } | TestDb::Postgres { url, .. } => url,
+        }
+    }
+
+    /// Whether this test runs on PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, TestDb::Postgres { .. })
+    }
+}
+
+impl Drop for TestDb {
+    /// Drops the PostgreSQL database, closing the app's connections to it.
+    ///
+    /// Best effort, on a detached thread: waiting here would block the test's
+    /// runtime, and a pool connection still authenticating on that runtime
+    /// would hold DROP DATABASE for the server's authentication timeout.
+    /// Databases left behind by a finished test process are swept by the next
+    /// one (`sweep_leftovers`).
+    fn drop(&mut self) {
+        let TestDb::Postgres {
+            admin_url, name, ..
+        } = self
+        else {
+            return;
+        };
+        let (admin_url, name) = (admin_url.clone(), name.clone());
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            if let Ok(runtime) = runtime {
+                if let Err(err) = runtime.block_on(drop_database(&admin_url, &name)) {
+                    eprintln!("test database {name} not dropped: {err:#}");
+                }
+            }
+        });
+    }
+}
+
+async fn drop_database(admin_url: &str, name: &str) -> anyhow::Result<()> {
+    let admin = admin_connection(admin_url).await?;
+    let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+    admin.execute_unprepared(&sql).await?;
+    admin.close().await?;
+    Ok(())
+}
+
+/// Drops the `cg_test_<pid>_*` databases of test processes that have exited.
+async fn sweep_leftovers(admin: &sea_orm::DatabaseConnection) -> anyhow::Result<()> {
+    let sql = "SELECT datname::text FROM pg_database WHERE datname LIKE 'cg\\_test\\_%'";
+    let rows = admin
+        .query_all_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            sql,
+        ))
+        .await?;
+    for row in rows {
+        let name: String = row.try_get_by_index(0)?;
+        let pid = name.split('_').nth(2).unwrap_or_default();
+        let alive = std::path::Path::new("/proc").join(pid).exists();
+        if !pid.is_empty() && !alive {
+            let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+            admin.execute_unprepared(&sql).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn admin_connection(url: &str) -> anyhow::Result<sea_orm::DatabaseConnection> {
+    let mut options = sea_orm::ConnectOptions::new(url);
+    options
+        .max_connections(1)
+        .connect_timeout(Duration::from_secs(5))
+        .sqlx_logging(false);
+    Ok(sea_orm::Database::connect(options).await?)
 }
 
 /// An OCPI answer.
@@ -59,11 +210,10 @@ impl TestApp {
 
     /// Spawns the app after adjusting its configuration.
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let db_path = dir.path().join("chargegraph.db");
+        let db = TestDb::create().await;
         let mut config = Config {
             listen: "127.0.0.1:0".parse().unwrap(),
-            database_url: format!("sqlite://{}", db_path.display()),
+            database_url: db.url().to_owned(),
             ..Config::default()
         };
         adjust(&mut config);
@@ -85,9 +235,8 @@ impl TestApp {
             addr,
             token,
             state,
-
             client: reqwest::Client::new(),
-            _dir: dir,
+            db,
         }
     }
 
@@ -203,31 +352,41 @@ impl TestApp {
 
     /// Opens a graphql-transport-ws subscription.
     pub async fn subscribe(&self, query: &str, variables: Value) -> Subscription {
-        let mut request = format!("ws://{}/graphql", self.addr)
-            .into_client_request()
-            .unwrap();
-        request.headers_mut().insert(
-            "Sec-WebSocket-Protocol",
-            "graphql-transport-ws".parse().unwrap(),
-        );
-        let (mut ws, _) = tokio_tungstenite::connect_async(request)
-            .await
-            .expect("ws connects");
-        send_json(&mut ws, json!({"type": "connection_init", "payload": {}})).await;
-        let ack = next_json(&mut ws).await;
-        assert_eq!(ack["type"], "connection_ack", "unexpected {ack}");
-        let subscribe = json!({
-            "id": "1",
-            "type": "subscribe",
-            "payload": {"query": query, "variables": variables},
-        });
-        send_json(&mut ws, subscribe).await;
-        Subscription { ws }
+        subscribe_at(self.addr, query, variables).await
     }
 
-    /// Runs a SQL statement on the SQLite file and returns the first column of each row as text.
+    /// Whether this app runs on PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        self.db.is_postgres()
+    }
+
+    /// Makes every outbox insert fail, so that a push fails inside its transaction.
+    pub async fn refuse_outbox_inserts(&self) {
+        let sql = if self.is_postgres() {
+            "CREATE FUNCTION fail_outbox() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'outbox refused'; END $$; \
+             CREATE TRIGGER fail_outbox BEFORE INSERT ON outbox \
+             FOR EACH ROW EXECUTE FUNCTION fail_outbox()"
+        } else {
+            "CREATE TRIGGER fail_outbox BEFORE INSERT ON outbox \
+             BEGIN SELECT RAISE(ABORT, 'outbox refused'); END"
+        };
+        self.state.store.db().execute_unprepared(sql).await.unwrap();
+    }
+
+    /// SQL for the text of a top-level field of a JSON text column, on either backend.
+    pub fn json_field(&self, column: &str, field: &str) -> String {
+        if self.is_postgres() {
+            format!("({column}::json ->> '{field}')")
+        } else {
+            format!("json_extract({column}, '$.{field}')")
+        }
+    }
+
+    /// Runs a SQL statement on the app's database (either backend) and returns
+    /// the first column of each row as text.
     pub async fn sqlite_column(&self, sql: &str) -> Vec<String> {
-        use sea_orm::{ConnectionTrait, Statement};
+        use sea_orm::Statement;
         let db = self.state.store.db();
         let rows = db
             .query_all_raw(Statement::from_string(
@@ -240,6 +399,30 @@ impl TestApp {
             .map(|row| row.try_get_by_index::<String>(0).unwrap())
             .collect()
     }
+}
+
+/// Opens a graphql-transport-ws subscription on the server at `addr`.
+pub async fn subscribe_at(addr: SocketAddr, query: &str, variables: Value) -> Subscription {
+    let mut request = format!("ws://{addr}/graphql")
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("ws connects");
+    send_json(&mut ws, json!({"type": "connection_init", "payload": {}})).await;
+    let ack = next_json(&mut ws).await;
+    assert_eq!(ack["type"], "connection_ack", "unexpected {ack}");
+    let subscribe = json!({
+        "id": "1",
+        "type": "subscribe",
+        "payload": {"query": query, "variables": variables},
+    });
+    send_json(&mut ws, subscribe).await;
+    Subscription { ws }
 }
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;

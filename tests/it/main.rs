@@ -7,4 +7,5 @@ mod merge_order;
 mod policies;
 mod readme;
 mod receiver;
+mod replicas;
 mod spine;

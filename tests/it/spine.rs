@@ -247,6 +247,16 @@ async fn amounts_are_stored_as_fixed_point_integers() {
         ("charging_period", "energy_micro"),
     ];
     for (table, column) in columns {
+        if app.is_postgres() {
+            let types = app
+                .sqlite_column(&format!(
+                    "SELECT data_type::text FROM information_schema.columns \
+                     WHERE table_name = '{table}' AND column_name = '{column}'"
+                ))
+                .await;
+            assert_eq!(types, ["bigint"], "{table}.{column}");
+            continue;
+        }
         let types = app
             .sqlite_column(&format!(
                 "SELECT DISTINCT typeof({column}) FROM {table} WHERE {column} IS NOT NULL"
@@ -304,13 +314,7 @@ async fn a_failed_transaction_emits_no_event() {
 
     // A store failure inside the transaction: a trigger refuses the outbox row,
     // so the push fails after its location and EVSE rows were written.
-    let db = app.state.store.db();
-    use sea_orm::ConnectionTrait;
-    db.execute_unprepared(
-        "CREATE TRIGGER fail_outbox BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'outbox refused'); END",
-    )
-    .await
-    .unwrap();
+    app.refuse_outbox_inserts().await;
     let good = body
         .to_string()
         .replace(r#"{"v":1}"#, "230")
