@@ -1,9 +1,11 @@
 //! The model both sides share: ids, party keys, statuses, amounts, timestamps.
 
+pub mod access;
 pub mod amount;
 pub mod party;
 pub mod time;
 
+pub use access::Access;
 pub use amount::Micros;
 pub use party::Party;
 pub use time::Timestamp;

@@ -15,6 +15,7 @@ use axum::routing::get;
 use axum::Router;
 use tower::ServiceExt;
 
+use crate::domain::Access;
 use crate::events::Events;
 use crate::store::Store;
 
@@ -70,9 +71,21 @@ pub fn build_schema(store: Store, events: Events, limits: Limits) -> AppSchema {
         .data(store)
         .data(events)
         .data(limits)
+        // The scope of a request that brings none of its own. Request data
+        // comes first in lookups, so an authenticated request's Access wins.
+        .data(Access::full())
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .finish()
+}
+
+/// The read scope of the request being resolved.
+#[allow(dead_code)] // Used by resolvers as they learn to scope by party.
+pub(crate) fn access<'a>(ctx: &async_graphql::Context<'a>) -> &'a Access {
+    // The schema carries a default (see `build_schema`); should it ever be
+    // missing, the request sees nothing rather than everything.
+    static NONE: Access = Access::NONE;
+    ctx.data_opt::<Access>().unwrap_or(&NONE)
 }
 
 /// The schema in SDL, fields, arguments and enum values sorted, as in `schema.graphql`.
