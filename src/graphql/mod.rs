@@ -27,10 +27,14 @@ mod scalars;
 mod subscription;
 mod types;
 
-pub use query::QueryRoot;
 pub use subscription::SubscriptionRoot;
 
 use loaders::{ConnectorsByEvse, EvsesByLocation, LocationsByPk};
+
+/// Entry points for reading: one object per area, merged into `Query`.
+#[derive(async_graphql::MergedObject, Default)]
+#[graphql(name = "Query")]
+pub struct QueryRoot(query::CoreQuery);
 
 /// The schema type served at `/graphql`.
 pub type AppSchema = Schema<QueryRoot, EmptyMutation, SubscriptionRoot>;
@@ -58,7 +62,7 @@ impl Default for Limits {
 
 /// Builds the schema over a store and the process's event fan-out.
 pub fn build_schema(store: Store, events: Events, limits: Limits) -> AppSchema {
-    Schema::build(QueryRoot, EmptyMutation, SubscriptionRoot)
+    Schema::build(QueryRoot::default(), EmptyMutation, SubscriptionRoot)
         .data(DataLoader::new(LocationsByPk(store.clone()), tokio::spawn))
         .data(DataLoader::new(
             EvsesByLocation(store.clone()),

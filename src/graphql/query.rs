@@ -13,8 +13,9 @@ use crate::store::read::{self, CdrFilter, LocationFilter, SessionFilter};
 /// Page size when `first` is not given.
 const DEFAULT_PAGE_SIZE: u64 = 20;
 
-/// Entry points for reading.
-pub struct QueryRoot;
+/// Lookups and connections over locations, sessions, CDRs and notifications.
+#[derive(Default)]
+pub struct CoreQuery;
 
 /// What `locations` may be narrowed by; every given field must match.
 #[derive(InputObject, Default)]
@@ -134,9 +135,8 @@ pub struct StatusCount {
     pub count: i64,
 }
 
-/// Entry points for reading.
-#[Object(name = "Query")]
-impl QueryRoot {
+#[Object]
+impl CoreQuery {
     /// Locations by row order, `first` at a time after the `after` cursor.
     async fn locations(
         &self,
