@@ -1,8 +1,10 @@
-//! The command line: serve (the default), migrate, schema, token.
+//! The command line: serve (the default), migrate, schema, token, apikey,
+//! config check, backup.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
+use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
 use tokio::net::TcpListener;
 use tracing::info;
@@ -11,8 +13,8 @@ use crate::app::{self, AppState};
 use crate::config::Config;
 use crate::domain::Party;
 use crate::ocpi::auth::hash_token;
-use crate::store::{tokens, Store};
-use crate::{demo, graphql, telemetry};
+use crate::store::{self, api_keys, tokens, Store};
+use crate::{auth, demo, graphql, shutdown, telemetry};
 
 /// chargegraph: OCPI pushes in, one GraphQL API out.
 #[derive(Debug, Parser)]
@@ -36,6 +38,52 @@ enum Command {
     /// Manage push tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage GraphQL API keys.
+    #[command(subcommand)]
+    Apikey(ApiKeyCommand),
+    /// Inspect the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Copy a SQLite database to PATH, consistently, while it is being served.
+    Backup {
+        /// Where to write the copy (must not exist yet).
+        path: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Print the effective configuration, secrets redacted, and check it.
+    Check,
+}
+
+#[derive(Debug, Subcommand)]
+enum ApiKeyCommand {
+    /// Create an API key and print it once; only its SHA-256 is stored.
+    Add {
+        /// A party the key may read, as CC/PTY; repeat for more.
+        #[arg(long = "party", value_parser = parse_party, required_unless_present = "all_parties")]
+        parties: Vec<Party>,
+        /// Read every party instead.
+        #[arg(long, conflicts_with = "parties")]
+        all_parties: bool,
+        /// Also read operator data (inbox, reconciliation).
+        #[arg(long)]
+        operator: bool,
+        /// A label to recognise the key by.
+        #[arg(long)]
+        label: Option<String>,
+        /// When it stops working: an instant (2027-01-01T00:00:00Z) or a span from now (90d, 12h).
+        #[arg(long, value_parser = parse_expiry)]
+        expires: Option<DateTime<Utc>>,
+    },
+    /// List keys (never their secrets).
+    List,
+    /// Revoke a key at once.
+    Revoke {
+        /// The key's id, from `apikey list`.
+        id: i64,
+    },
 }
 
 #[derive(Debug, Default, Args)]
@@ -58,13 +106,57 @@ enum TokenCommand {
         /// OCPI 2.2.1 to the letter: refuse a PATCH without last_updated.
         #[arg(long)]
         strict: bool,
+        /// When it stops working: an instant (2027-01-01T00:00:00Z) or a span from now (90d, 12h).
+        #[arg(long, value_parser = parse_expiry)]
+        expires: Option<DateTime<Utc>>,
     },
     /// List tokens (never their secrets).
     List,
+    /// Revoke a token at once.
+    Revoke {
+        /// The token's id, from `token list`.
+        id: i64,
+    },
+    /// Issue a new secret for a token; the old one keeps working for a grace period.
+    Rotate {
+        /// The token's id, from `token list`.
+        id: i64,
+        /// How long the old secret keeps working (e.g. 24h, 30m, 0); token_rotation_grace_secs by default.
+        #[arg(long, value_parser = parse_span)]
+        grace: Option<chrono::Duration>,
+    },
 }
 
 fn parse_party(s: &str) -> Result<Party, String> {
     Party::parse(s).map_err(|e| e.to_string())
+}
+
+/// A span such as `90d`, `12h`, `30m`, `45s` or `0`.
+fn parse_span(s: &str) -> Result<chrono::Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (digits, unit) = s.split_at(split);
+    let n: i64 = digits
+        .parse()
+        .map_err(|_| format!("invalid span {s:?}: expected a number and d, h, m or s, e.g. 24h"))?;
+    let span = match unit {
+        "d" => chrono::Duration::try_days(n),
+        "h" => chrono::Duration::try_hours(n),
+        "m" => chrono::Duration::try_minutes(n),
+        "s" | "" => chrono::Duration::try_seconds(n),
+        _ => None,
+    };
+    span.ok_or_else(|| format!("invalid span {s:?}: expected a number and d, h, m or s, e.g. 24h"))
+}
+
+/// An instant (any OCPI timestamp form) or a span from now.
+fn parse_expiry(s: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(span) = parse_span(s) {
+        return Ok(Utc::now() + span);
+    }
+    crate::domain::time::parse(s)
+        .map(|parsed| parsed.at.as_datetime())
+        .map_err(|_| format!("invalid expiry {s:?}: expected 2027-01-01T00:00:00Z or a span such as 90d"))
 }
 
 /// Runs the parsed command line.
@@ -90,6 +182,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token(command) => token(config, command).await,
+        Command::Apikey(command) => apikey(config, command).await,
+        Command::Config(ConfigCommand::Check) => config_check(&config),
+        Command::Backup { path } => backup(&config, &path).await,
     }
 }
 
@@ -100,6 +195,7 @@ async fn connect(config: &Config) -> anyhow::Result<Store> {
 }
 
 async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<()> {
+    config.check_exposure().map_err(anyhow::Error::msg)?;
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -116,7 +212,7 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<()> {
             }
         });
     }
-    app::serve(listener, state, shutdown_signal()).await?;
+    app::serve(listener, state, shutdown::signal()).await?;
     info!("stopped");
     Ok(())
 }
@@ -128,71 +224,196 @@ async fn token(config: Config, command: TokenCommand) -> anyhow::Result<()> {
             parties,
             label,
             strict,
+            expires,
         } => {
             let secret = demo::new_token();
-            let id = tokens::insert(&store, &hash_token(&secret), label, &parties, strict).await?;
-            let names: Vec<String> = parties.iter().map(Party::to_string).collect();
+            let new = tokens::NewToken {
+                label,
+                parties: parties.clone(),
+                strict,
+                expires_at: expires,
+            };
+            let id = tokens::create(&store, &hash_token(&secret), &new).await?;
             eprintln!(
-                "token {id} created for {}; it is shown only once:",
-                names.join(", ")
+                "token {id} created for {}{}; it is shown only once:",
+                names(&parties),
+                expires.map(|at| format!(", expires {}", stamp(at))).unwrap_or_default()
             );
             println!("{secret}");
         }
         TokenCommand::List => {
+            println!("id\tlabel\tparties\tstrict\tcreated\texpires\trevoked\tlast_used");
             for t in tokens::list(&store).await? {
-                let names: Vec<String> = t.parties.iter().map(Party::to_string).collect();
-                let state = if t.revoked { "revoked" } else { "active" };
-                let label = t.label.unwrap_or_default();
+                let expires = match (t.expires_at, t.replaced_by) {
+                    (Some(at), Some(by)) => format!("{} (rotated to {by})", stamp(at)),
+                    (at, _) => optional(at),
+                };
                 println!(
-                    "{}\t{}\t{}\tstrict={}\t{label}",
+                    "{}\t{}\t{}\t{}\t{}\t{expires}\t{}\t{}",
                     t.id,
-                    state,
-                    names.join(","),
-                    t.strict
+                    t.label.as_deref().unwrap_or("-"),
+                    names(&t.parties),
+                    t.strict,
+                    stamp(t.created_at),
+                    optional(t.revoked_at),
+                    optional(t.last_used_at),
                 );
             }
+        }
+        TokenCommand::Revoke { id } => {
+            if !tokens::revoke(&store, id).await? {
+                anyhow::bail!("no push token {id}");
+            }
+            eprintln!("token {id} revoked; its pushes are refused from now on");
+        }
+        TokenCommand::Rotate { id, grace } => {
+            let grace = grace.unwrap_or_else(|| {
+                chrono::Duration::seconds(config.token_rotation_grace_secs as i64)
+            });
+            let secret = demo::new_token();
+            let until = Utc::now() + grace;
+            let Some(new_id) = tokens::rotate(&store, id, &hash_token(&secret), until).await? else {
+                anyhow::bail!("no active push token {id} (unknown, revoked or expired)");
+            };
+            let old = tokens::get(&store, id).await?.and_then(|t| t.expires_at);
+            eprintln!(
+                "token {new_id} replaces token {id}, which keeps working until {} (grace {}); \
+                 the new token is shown only once:",
+                old.map(stamp).unwrap_or_default(),
+                span_text(grace)
+            );
+            println!("{secret}");
         }
     }
     Ok(())
 }
 
-/// A database URL without its password, for logs.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
-            let user = userinfo.split(':').next().unwrap_or_default();
-            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+async fn apikey(config: Config, command: ApiKeyCommand) -> anyhow::Result<()> {
+    let store = connect(&config).await?;
+    match command {
+        ApiKeyCommand::Add {
+            parties,
+            all_parties,
+            operator,
+            label,
+            expires,
+        } => {
+            let secret = auth::new_api_key();
+            let scope = if all_parties { None } else { Some(parties) };
+            let new = api_keys::NewApiKey {
+                label,
+                parties: scope.clone(),
+                operator,
+                expires_at: expires,
+            };
+            let id = api_keys::create(&store, &hash_token(&secret), &new).await?;
+            let reads = scope.map_or("every party".to_owned(), |p| names(&p));
+            let role = if operator { ", operator" } else { "" };
+            eprintln!("API key {id} created, reading {reads}{role}; it is shown only once:");
+            println!("{secret}");
         }
-        _ => url.to_owned(),
+        ApiKeyCommand::List => {
+            println!("id\tlabel\tparties\toperator\tcreated\texpires\trevoked\tlast_used");
+            for k in api_keys::list(&store).await? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    k.id,
+                    k.label.as_deref().unwrap_or("-"),
+                    k.parties.as_deref().map_or("*".to_owned(), names),
+                    k.operator,
+                    stamp(k.created_at),
+                    optional(k.expires_at),
+                    optional(k.revoked_at),
+                    optional(k.last_used_at),
+                );
+            }
+        }
+        ApiKeyCommand::Revoke { id } => {
+            if !api_keys::revoke(&store, id).await? {
+                anyhow::bail!("no API key {id}");
+            }
+            eprintln!("API key {id} revoked");
+        }
+    }
+    Ok(())
+}
+
+/// Prints the effective configuration with secrets redacted, then what is
+/// wrong with it; fails when something is.
+fn config_check(config: &Config) -> anyhow::Result<()> {
+    print!("{}", config.redacted_toml());
+    let mut problems = Vec::new();
+    if let Err(exposure) = config.check_exposure() {
+        problems.push(exposure);
+    }
+    if let Err(err) = auth::JwtVerifier::from_config(config) {
+        problems.push(err.to_string());
+    }
+    if config.graphql_auth && config.jwt_hs256_secret.is_none()
+        && config.jwt_rs256_public_key.is_none()
+        && config.jwt_jwks_file.is_none()
+    {
+        eprintln!("note: graphql_auth is on with no JWT key: only API keys are accepted");
+    }
+    if problems.is_empty() {
+        eprintln!("configuration is usable");
+        return Ok(());
+    }
+    for problem in &problems {
+        eprintln!("problem: {problem}");
+    }
+    anyhow::bail!("{} problem(s) in the configuration", problems.len())
+}
+
+async fn backup(config: &Config, path: &std::path::Path) -> anyhow::Result<()> {
+    let store = connect(config).await?;
+    store::backup::copy_to(&store, path).await?;
+    eprintln!("backed up {} to {}", redact(&config.database_url), path.display());
+    Ok(())
+}
+
+fn names(parties: &[Party]) -> String {
+    let names: Vec<String> = parties.iter().map(Party::to_string).collect();
+    names.join(",")
+}
+
+fn stamp(at: DateTime<Utc>) -> String {
+    crate::domain::Timestamp::from_datetime(at).to_string()
+}
+
+fn optional(at: Option<DateTime<Utc>>) -> String {
+    at.map(stamp).unwrap_or_else(|| "-".into())
+}
+
+fn span_text(span: chrono::Duration) -> String {
+    let secs = span.num_seconds();
+    match secs {
+        s if s % 86_400 == 0 && s > 0 => format!("{}d", s / 86_400),
+        s if s % 3_600 == 0 && s > 0 => format!("{}h", s / 3_600),
+        s if s % 60 == 0 && s > 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
-    info!("shutting down");
+/// A database URL without its password, for logs.
+fn redact(url: &str) -> String {
+    crate::config::redact_url(url)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_spans_and_expiries() {
+        assert_eq!(parse_span("24h").unwrap(), chrono::Duration::hours(24));
+        assert_eq!(parse_span("90d").unwrap(), chrono::Duration::days(90));
+        assert_eq!(parse_span("0").unwrap(), chrono::Duration::zero());
+        assert!(parse_span("soon").is_err());
+        let at = parse_expiry("2027-01-01T00:00:00Z").unwrap();
+        assert_eq!(stamp(at), "2027-01-01T00:00:00Z");
+        assert_eq!(span_text(chrono::Duration::hours(36)), "36h");
+    }
 
     #[test]
     fn redacts_passwords() {

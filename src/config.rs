@@ -4,10 +4,11 @@
 //! CHARGEGRAPH_DATABASE_URL, CHARGEGRAPH_BODY_LIMIT, CHARGEGRAPH_PUBLIC_URL,
 //! CHARGEGRAPH_LOG_FORMAT, CHARGEGRAPH_DB_MAX_CONNECTIONS,
 //! CHARGEGRAPH_DB_CONNECT_TIMEOUT_MS, CHARGEGRAPH_DB_STATEMENT_TIMEOUT_MS,
-//! CHARGEGRAPH_MAX_PAGE_SIZE.
+//! CHARGEGRAPH_MAX_PAGE_SIZE, and one CHARGEGRAPH_<KEY> per field of
+//! `Config` below (the README's configuration table lists them all).
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -37,6 +38,44 @@ pub struct Config {
     pub db_connect_timeout_ms: u64,
     /// Longest a PostgreSQL statement may run, in milliseconds; 0 for no limit.
     pub db_statement_timeout_ms: u64,
+    /// Require credentials (API key or JWT) on GraphQL and exports.
+    pub graphql_auth: bool,
+    /// Serve GraphQL without auth on a non-loopback address anyway.
+    pub allow_open_graphql: bool,
+    /// HS256 secret of front-end JWTs.
+    pub jwt_hs256_secret: Option<String>,
+    /// PEM file of the RS256 public key of front-end JWTs.
+    pub jwt_rs256_public_key: Option<PathBuf>,
+    /// JWKS file of the RS256 keys of front-end JWTs (chosen by `kid`).
+    pub jwt_jwks_file: Option<PathBuf>,
+    /// Required `iss` of front-end JWTs.
+    pub jwt_issuer: Option<String>,
+    /// Required `aud` of front-end JWTs.
+    pub jwt_audience: Option<String>,
+    /// JWT claim listing the parties a caller may read ("*" for all).
+    pub jwt_parties_claim: String,
+    /// JWT claim holding the caller's role (a string or a list).
+    pub jwt_role_claim: String,
+    /// The role that may read operator data (inbox, reconciliation).
+    pub jwt_operator_role: String,
+    /// Origins allowed to call GraphQL and exports from a browser ("*" for any).
+    pub cors_allowed_origins: Vec<String>,
+    /// Longest a GraphQL request or export may take, in milliseconds; 0 for no limit.
+    pub request_timeout_ms: u64,
+    /// Largest GraphQL request body, in bytes.
+    pub graphql_body_limit: usize,
+    /// Requests a minute per address from callers without credentials; 0 for no limit.
+    pub rate_limit_anonymous_per_minute: u32,
+    /// Burst allowed above that rate for callers without credentials.
+    pub rate_limit_anonymous_burst: u32,
+    /// GraphQL requests a minute per API key or JWT subject; 0 for no limit.
+    pub rate_limit_api_key_per_minute: u32,
+    /// Burst allowed above that rate per API key or JWT subject.
+    pub rate_limit_api_key_burst: u32,
+    /// How long a rotated push token keeps working beside its successor, in seconds.
+    pub token_rotation_grace_secs: u64,
+    /// Longest a shutdown waits for in-flight requests, in milliseconds.
+    pub shutdown_drain_ms: u64,
 }
 
 impl Default for Config {
@@ -51,6 +90,25 @@ impl Default for Config {
             max_page_size: 100,
             db_connect_timeout_ms: 10_000,
             db_statement_timeout_ms: 30_000,
+            graphql_auth: false,
+            allow_open_graphql: false,
+            jwt_hs256_secret: None,
+            jwt_rs256_public_key: None,
+            jwt_jwks_file: None,
+            jwt_issuer: None,
+            jwt_audience: None,
+            jwt_parties_claim: "parties".into(),
+            jwt_role_claim: "role".into(),
+            jwt_operator_role: "operator".into(),
+            cors_allowed_origins: Vec::new(),
+            request_timeout_ms: 30_000,
+            graphql_body_limit: 1024 * 1024,
+            rate_limit_anonymous_per_minute: 1200,
+            rate_limit_anonymous_burst: 200,
+            rate_limit_api_key_per_minute: 6000,
+            rate_limit_api_key_burst: 1000,
+            token_rotation_grace_secs: 86_400,
+            shutdown_drain_ms: 10_000,
         }
     }
 }
@@ -68,6 +126,29 @@ impl Config {
         options
     }
 
+    /// Refuses settings that would expose data: GraphQL without auth on an
+    /// address other hosts can reach, unless explicitly allowed.
+    pub fn check_exposure(&self) -> Result<(), String> {
+        if self.graphql_auth || self.allow_open_graphql || self.listen.ip().is_loopback() {
+            return Ok(());
+        }
+        Err(format!(
+            "refusing to serve GraphQL without auth on {}: anyone who reaches it reads \
+             every party's data. Turn auth on (graphql_auth = true, with API keys from \
+             `chargegraph apikey add` or a jwt_* key), listen on a loopback address, or \
+             set allow_open_graphql = true (CHARGEGRAPH_ALLOW_OPEN_GRAPHQL=true) to serve it open",
+            self.listen
+        ))
+    }
+
+    /// The effective configuration as TOML, every secret replaced by "***".
+    pub fn redacted_toml(&self) -> String {
+        let mut value = toml::Value::try_from(self)
+            .unwrap_or_else(|_| toml::Value::Table(toml::map::Map::new()));
+        redact_value(None, &mut value);
+        toml::to_string_pretty(&value).unwrap_or_default()
+    }
+
     /// Defaults, then the TOML file (when given or named by CHARGEGRAPH_CONFIG), then the environment.
     pub fn load(file: Option<&Path>) -> Result<Config, Box<figment::Error>> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
@@ -79,5 +160,85 @@ impl Config {
             .merge(Env::prefixed("CHARGEGRAPH_").ignore(&["CONFIG", "CI", "TEST_DATABASE_URL"]))
             .extract()
             .map_err(Box::new)
+    }
+}
+
+/// Whether a setting of this name holds a secret.
+fn is_secret_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    ["secret", "password", "token", "tokens", "credentials"]
+        .iter()
+        .any(|word| key == *word || key.ends_with(&format!("_{word}")))
+}
+
+/// Replaces secrets in place: values under secret-named keys, and the
+/// password of any URL with user info (database URLs).
+fn redact_value(key: Option<&str>, value: &mut toml::Value) {
+    let secret = key.is_some_and(is_secret_key);
+    match value {
+        toml::Value::String(s) if secret => *s = "***".into(),
+        toml::Value::String(s) => *s = redact_url(s),
+        toml::Value::Array(items) => items.iter_mut().for_each(|v| redact_value(key, v)),
+        toml::Value::Table(table) => table
+            .iter_mut()
+            .for_each(|(k, v)| redact_value(Some(k), v)),
+        _ if secret => *value = toml::Value::String("***".into()),
+        _ => {}
+    }
+}
+
+/// A URL without its password: `postgres://cg:***@host/db`.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_graphql_is_refused_off_loopback_unless_allowed() {
+        let mut config = Config::default();
+        assert!(config.check_exposure().is_ok());
+        config.listen = "0.0.0.0:8080".parse().unwrap();
+        let refused = config.check_exposure().unwrap_err();
+        assert!(refused.contains("allow_open_graphql"), "{refused}");
+        config.allow_open_graphql = true;
+        assert!(config.check_exposure().is_ok());
+        config.allow_open_graphql = false;
+        config.graphql_auth = true;
+        assert!(config.check_exposure().is_ok());
+    }
+
+    #[test]
+    fn secrets_are_redacted_and_names_that_only_look_alike_are_not() {
+        let config = Config {
+            database_url: "postgres://cg:hunter2@db:5432/cg".into(),
+            jwt_hs256_secret: Some("s3cr3t".into()),
+            jwt_rs256_public_key: Some("/etc/cg/jwt.pem".into()),
+            ..Config::default()
+        };
+        let text = config.redacted_toml();
+        assert!(!text.contains("hunter2") && !text.contains("s3cr3t"), "{text}");
+        assert!(text.contains(r#"database_url = "postgres://cg:***@db:5432/cg""#), "{text}");
+        assert!(text.contains(r#"jwt_hs256_secret = "***""#), "{text}");
+        assert!(text.contains(r#"jwt_rs256_public_key = "/etc/cg/jwt.pem""#), "{text}");
+        assert!(text.contains("rate_limit_api_key_burst = 1000"), "{text}");
+        let mut nested: toml::Value = toml::from_str(
+            "[[reconcile]]\nurl = \"https://cpo/ocpi\"\ntoken = \"pull-secret\"\n",
+        )
+        .unwrap();
+        redact_value(None, &mut nested);
+        assert_eq!(nested["reconcile"][0]["token"].as_str(), Some("***"));
+        assert_eq!(nested["reconcile"][0]["url"].as_str(), Some("https://cpo/ocpi"));
     }
 }

@@ -2,6 +2,7 @@
 //! in a relational store and serves them as one GraphQL API.
 
 pub mod app;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod demo;
@@ -9,6 +10,9 @@ pub mod domain;
 pub mod events;
 pub mod graphql;
 pub mod ingest;
+pub mod limits;
 pub mod ocpi;
+pub mod ops;
 pub mod store;
+pub mod shutdown;
 pub mod telemetry;

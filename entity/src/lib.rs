@@ -1,5 +1,6 @@
 //! sea-orm entities of chargegraph, one module per table.
 
+pub mod api_key;
 pub mod cdr;
 pub mod charging_period;
 pub mod connector;

@@ -17,6 +17,10 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub expires_at: Option<DateTimeUtc>,
     pub revoked_at: Option<DateTimeUtc>,
+    /// When the token last authenticated a request (updated at most once a minute).
+    pub last_used_at: Option<DateTimeUtc>,
+    /// The token a rotation issued in this one's place.
+    pub replaced_by: Option<i64>,
 }
 
 /// No relations are declared; joins are written in the store.

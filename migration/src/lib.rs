@@ -1,10 +1,12 @@
 //! Database migrations for chargegraph, one file per change, run on SQLite and PostgreSQL alike.
 
 pub use sea_orm_migration::prelude::*;
+pub use sea_orm_migration::MigrationStatus;
 
 mod m20261203_000001_init;
 mod m20261203_000002_tariff;
 mod m20261203_000003_session_stamps;
+mod m20261204_070001_token_lifecycle;
 
 /// Runs every chargegraph migration in order.
 pub struct Migrator;
@@ -16,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_init::Migration),
             Box::new(m20261203_000002_tariff::Migration),
             Box::new(m20261203_000003_session_stamps::Migration),
+            Box::new(m20261204_070001_token_lifecycle::Migration),
         ]
     }
 }

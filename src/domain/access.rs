@@ -31,6 +31,14 @@ impl Access {
         }
     }
 
+    /// Every party; operator data only when `operator`.
+    pub fn all_parties(operator: bool) -> Access {
+        Access {
+            parties: None,
+            operator,
+        }
+    }
+
     /// Only these parties (an empty list sees nothing); operator data when `operator`.
     pub fn scoped(parties: Vec<Party>, operator: bool) -> Access {
         Access {

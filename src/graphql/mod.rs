@@ -7,23 +7,27 @@
 use async_graphql::dataloader::DataLoader;
 use async_graphql::http::GraphiQLSource;
 use async_graphql::{EmptyMutation, SDLExportOptions, Schema};
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse, GraphQLSubscription};
+use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use tower::ServiceExt;
 
+use crate::auth::{Gate, Refusal};
 use crate::domain::Access;
 use crate::events::Events;
+use crate::shutdown::Shutdown;
 use crate::store::Store;
+use crate::telemetry::metrics::Metrics;
 
 mod error;
 mod ids;
 mod loaders;
+mod metrics;
 mod query;
 mod scalars;
+pub mod socket;
 mod subscription;
 mod types;
 
@@ -60,8 +64,22 @@ impl Default for Limits {
     }
 }
 
-/// Builds the schema over a store and the process's event fan-out.
+/// Builds the schema over a store and the process's event fan-out, open to
+/// every caller (GraphQL auth off) and counting into throwaway metrics.
 pub fn build_schema(store: Store, events: Events, limits: Limits) -> AppSchema {
+    build_schema_with(store, events, limits, Access::full(), Metrics::new())
+}
+
+/// Builds the schema with the scope of a request that brings none of its
+/// own (`Access::NONE` when GraphQL auth is on: fail closed) and the
+/// server's metrics.
+pub fn build_schema_with(
+    store: Store,
+    events: Events,
+    limits: Limits,
+    default_access: Access,
+    metrics: Metrics,
+) -> AppSchema {
     Schema::build(QueryRoot::default(), EmptyMutation, SubscriptionRoot)
         .data(DataLoader::new(LocationsByPk(store.clone()), tokio::spawn))
         .data(DataLoader::new(
@@ -77,7 +95,9 @@ pub fn build_schema(store: Store, events: Events, limits: Limits) -> AppSchema {
         .data(limits)
         // The scope of a request that brings none of its own. Request data
         // comes first in lookups, so an authenticated request's Access wins.
-        .data(Access::full())
+        .data(default_access)
+        .data(metrics.clone())
+        .extension(metrics::GraphqlMetrics(metrics))
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .finish()
@@ -102,36 +122,69 @@ pub fn sdl(schema: &AppSchema) -> String {
     schema.sdl_with_options(options)
 }
 
+/// What the GraphQL routes serve with.
+#[derive(Clone)]
+pub struct Endpoint {
+    /// The schema.
+    pub schema: AppSchema,
+    /// Authentication and rate limits.
+    pub gate: Gate,
+    /// Closes WebSockets when the server shuts down.
+    pub shutdown: Shutdown,
+}
+
 /// The GraphQL and GraphiQL routes.
-pub fn router(schema: AppSchema) -> Router {
+pub fn router(endpoint: Endpoint) -> Router {
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/graphiql", get(graphiql))
-        .with_state(schema)
+        .with_state(endpoint)
 }
 
-async fn graphql_post(State(schema): State<AppSchema>, request: GraphQLRequest) -> GraphQLResponse {
-    let response = schema.execute(request.into_inner()).await;
-    error::with_codes(response).into()
-}
-
-/// A GET is either a WebSocket upgrade (subscriptions) or a query in the URL.
-async fn graphql_get(State(schema): State<AppSchema>, request: Request) -> Response {
-    if is_websocket_upgrade(request.headers()) {
-        return match GraphQLSubscription::new(schema).oneshot(request).await {
-            Ok(response) => response,
-            Err(never) => match never {},
-        };
-    }
+async fn graphql_post(State(endpoint): State<Endpoint>, request: Request) -> Response {
+    let caller = match endpoint
+        .gate
+        .admit(request.headers(), request.extensions())
+        .await
+    {
+        Ok(caller) => caller,
+        Err(refusal) => return refused(&refusal),
+    };
     match GraphQLRequest::<async_graphql_axum::rejection::GraphQLRejection>::from_request(
         request,
         &(),
     )
     .await
     {
-        Ok(request) => graphql_post(State(schema), request).await.into_response(),
+        Ok(request) => {
+            let request = request.into_inner().data(caller.access);
+            let response = endpoint.schema.execute(request).await;
+            GraphQLResponse::from(error::with_codes(response)).into_response()
+        }
         Err(rejection) => rejection.into_response(),
     }
+}
+
+/// A GET is either a WebSocket upgrade (subscriptions) or a query in the URL.
+async fn graphql_get(State(endpoint): State<Endpoint>, request: Request) -> Response {
+    if is_websocket_upgrade(request.headers()) {
+        return socket::upgrade(endpoint, request).await;
+    }
+    graphql_post(State(endpoint), request).await
+}
+
+/// A refused request: one error with its code, and the HTTP status to match.
+fn refused(refusal: &Refusal) -> Response {
+    let error = async_graphql::ServerError::new(refusal.to_string(), None);
+    let mut error = error;
+    error
+        .extensions
+        .get_or_insert_with(Default::default)
+        .set("code", refusal.code());
+    let response = async_graphql::Response::from_errors(vec![error]);
+    let mut answer = GraphQLResponse::from(response).into_response();
+    *answer.status_mut() = refusal.http_status();
+    answer
 }
 
 fn is_websocket_upgrade(headers: &HeaderMap) -> bool {

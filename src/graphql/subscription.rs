@@ -11,6 +11,7 @@ use super::scalars::{DateTime, EvseStatus};
 use super::types::{load_location, Location};
 use crate::domain::time;
 use crate::events::{Event, Events};
+use crate::telemetry::metrics::Metrics;
 
 /// Outbox kind of an EVSE status change.
 const EVSE_STATUS_CHANGED: &str = "EVSE_STATUS_CHANGED";
@@ -44,11 +45,18 @@ impl SubscriptionRoot {
     ) -> Result<impl Stream<Item = EvseStatusChange>> {
         let receiver = ctx.data::<Events>()?.subscribe();
         let filter = filter.unwrap_or_default();
+        let access = super::access(ctx).clone();
+        let metrics = ctx.data::<Metrics>().ok().cloned();
         let changes = BroadcastStream::new(receiver).filter_map(move |item| {
             let change = match item {
-                Ok(event) => EvseStatusChange::from_event(&event).filter(|c| filter.matches(c)),
+                Ok(event) => EvseStatusChange::from_event(&event)
+                    .filter(|c| access.may_read(&c.country_code, &c.party_id))
+                    .filter(|c| filter.matches(c)),
                 Err(BroadcastStreamRecvError::Lagged(missed)) => {
                     tracing::warn!(missed, "evseStatusChanged subscriber fell behind");
+                    if let Some(metrics) = &metrics {
+                        metrics.events_dropped("evseStatusChanged", missed);
+                    }
                     None
                 }
             };

@@ -203,10 +203,23 @@ pub async fn record_rejection(
     http_status: u16,
     status_code: u16,
 ) -> Result<(), StoreError> {
+    record_outcome(store, push, err, http_status, status_code, "rejected").await
+}
+
+/// Records a push that was not applied, with its outcome and its body kept
+/// (for review, or for replay when it was refused only for a shutdown).
+pub async fn record_outcome(
+    store: &Store,
+    push: &Push,
+    err: &IngestError,
+    http_status: u16,
+    status_code: u16,
+    outcome: &str,
+) -> Result<(), StoreError> {
     let mut row = inbox_row(push);
     row.http_status = http_status;
     row.status_code = status_code;
-    row.outcome = "rejected".into();
+    row.outcome = outcome.into();
     row.message = err.to_string();
     let write = store.begin_write().await?;
     inbox::insert(&write.txn, push.received_at, row).await?;

@@ -4,9 +4,10 @@ use axum::http::HeaderMap;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
-use crate::domain::Party;
+use crate::domain::{Party, Timestamp};
 use crate::ocpi::OcpiError;
-use crate::store::{tokens, Store};
+use crate::store::tokens::{self, Lookup};
+use crate::store::Store;
 
 /// The CPO behind an authenticated push.
 #[derive(Debug, Clone)]
@@ -38,17 +39,25 @@ pub fn hash_token(token: &str) -> String {
 
 /// Authenticates a request, trying the raw token first and then its base64 decoding
 /// (OCPI 2.2.1 requires base64; 2.1.1 peers such as GreenFlux send it raw).
+/// An expired or revoked token is told apart from an unknown one, so that a
+/// CPO's operator sees at once why its pushes stopped.
 pub async fn authenticate(store: &Store, headers: &HeaderMap) -> Result<Caller, OcpiError> {
     let token = credentials(headers)?;
-    if let Some(caller) = tokens::find_active(store, &hash_token(token)).await? {
-        return Ok(caller);
-    }
-    if let Some(decoded) = decode_base64(token) {
-        if let Some(caller) = tokens::find_active(store, &hash_token(&decoded)).await? {
-            return Ok(caller);
+    let mut found = tokens::lookup(store, &hash_token(token)).await?;
+    if matches!(found, Lookup::Unknown) {
+        if let Some(decoded) = decode_base64(token) {
+            found = tokens::lookup(store, &hash_token(&decoded)).await?;
         }
     }
-    Err(OcpiError::Unauthorized("unknown token".into()))
+    match found {
+        Lookup::Active(caller) => Ok(caller),
+        Lookup::Expired(at) => Err(OcpiError::Unauthorized(format!(
+            "token expired at {}",
+            Timestamp::from_datetime(at)
+        ))),
+        Lookup::Revoked => Err(OcpiError::Unauthorized("token revoked".into())),
+        Lookup::Unknown => Err(OcpiError::Unauthorized("unknown token".into())),
+    }
 }
 
 fn credentials(headers: &HeaderMap) -> Result<&str, OcpiError> {

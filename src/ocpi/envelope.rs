@@ -69,6 +69,12 @@ pub enum OcpiError {
     /// 413 / 2000: the body is over the size limit.
     #[error("request body is over the limit of {0} bytes")]
     TooLarge(usize),
+    /// 429 / 2000: too many requests without valid credentials from this address.
+    #[error("too many requests without valid credentials; retry later")]
+    RateLimited,
+    /// 408 / 2000: the request body did not arrive in time.
+    #[error("request body not received within {0} ms")]
+    TimedOut(u64),
     /// 503 / 3000: the server is shutting down and did not apply the push.
     #[error("server is shutting down; push not applied")]
     Unavailable,
@@ -89,6 +95,8 @@ impl OcpiError {
             }
             OcpiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             OcpiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            OcpiError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            OcpiError::TimedOut(_) => StatusCode::REQUEST_TIMEOUT,
             OcpiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             OcpiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -109,6 +117,8 @@ impl OcpiError {
         match self {
             OcpiError::Unauthorized(_) => "unauthorized",
             OcpiError::TooLarge(_) => "too_large",
+            OcpiError::RateLimited => "rate_limited",
+            OcpiError::TimedOut(_) => "timed_out",
             OcpiError::NotFound(_) | OcpiError::MethodNotAllowed { .. } => "no_route",
             OcpiError::Unavailable => "unavailable",
             OcpiError::Internal(_) => "error",
@@ -118,7 +128,13 @@ impl OcpiError {
 
     /// Whether the inbox row may keep the body (DESIGN.md: not for 401 and 413).
     pub fn keeps_body(&self) -> bool {
-        !matches!(self, OcpiError::Unauthorized(_) | OcpiError::TooLarge(_))
+        !matches!(
+            self,
+            OcpiError::Unauthorized(_)
+                | OcpiError::TooLarge(_)
+                | OcpiError::RateLimited
+                | OcpiError::TimedOut(_)
+        )
     }
 
     /// The envelope sent for this error; internal causes are never sent.

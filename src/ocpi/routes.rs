@@ -3,7 +3,11 @@
 
 use axum::body::{to_bytes, Body};
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
+use std::time::{Duration, Instant};
+
+use axum::http::{
+    header, Extensions, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri,
+};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
@@ -18,7 +22,11 @@ use crate::domain::Timestamp;
 use crate::events::Events;
 use crate::ingest::{self, Applied, IngestError, Push, Source};
 use crate::store::inbox::{self, InboxRow};
+use crate::limits::{self, RateLimits};
+use crate::shutdown::Shutdown;
+use crate::store::tokens::{self, UsageThrottle};
 use crate::store::{cdrs, locations, notifications, sessions, tariffs, Store};
+use crate::telemetry::metrics::{Metrics, PushLabels};
 
 /// What the receiver needs from the application.
 #[derive(Clone)]
@@ -31,6 +39,16 @@ pub struct Receiver {
     pub body_limit: usize,
     /// Our public base URL (for the CDR Location header); the Host header when unset.
     pub public_url: Option<String>,
+    /// Counts every answer.
+    pub metrics: Metrics,
+    /// Limits callers whose credentials fail (never an authenticated CPO).
+    pub limits: RateLimits,
+    /// Once it begins, pushes not yet being applied are answered 503.
+    pub shutdown: Shutdown,
+    /// Longest wait for a request body.
+    pub body_timeout: Duration,
+    /// Throttles `last_used_at` writes of push tokens.
+    pub token_usage: UsageThrottle,
 }
 
 /// The routes under `/ocpi`.
@@ -44,6 +62,7 @@ pub fn router(receiver: Receiver) -> Router {
 
 /// Request facts every answer needs.
 struct Exchange {
+    client_ip: std::net::IpAddr,
     request_id: String,
     correlation_id: String,
     headers: HeaderMap,
@@ -57,8 +76,11 @@ async fn receive(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
+    extensions: Extensions,
     body: Body,
 ) -> Response {
+    let started = Instant::now();
+    let client_ip = limits::client_ip(&extensions);
     let exchange = Exchange {
         request_id: header_or_new(&headers, "x-request-id"),
         correlation_id: header_or_new(&headers, "x-correlation-id"),
@@ -66,12 +88,20 @@ async fn receive(
         method,
         path: uri.path().to_owned(),
         received_at: Timestamp::now(),
+        client_ip,
     };
-    let span = tracing::debug_span!(
+    let span = tracing::info_span!(
         "ocpi.push",
         http.method = %exchange.method,
         http.path = %exchange.path,
         request_id = %exchange.request_id,
+        ocpi.module = tracing::field::Empty,
+        ocpi.country_code = tracing::field::Empty,
+        ocpi.party_id = tracing::field::Empty,
+        location.id = tracing::field::Empty,
+        evse.uid = tracing::field::Empty,
+        session.id = tracing::field::Empty,
+        cdr.id = tracing::field::Empty,
     );
     async move {
         let (status, envelope, extra) = match handle(&receiver, &exchange, body).await {
@@ -85,10 +115,45 @@ async fn receive(
                 )
             }
         };
+        count(&receiver, &exchange, status, &envelope, started);
         respond(&exchange, status, envelope, extra)
     }
     .instrument(span)
     .await
+}
+
+/// Counts a push's answer: module, version, outcome and status codes.
+fn count(receiver: &Receiver, ex: &Exchange, status: StatusCode, envelope: &Envelope, started: Instant) {
+    if ex.method == Method::GET {
+        return;
+    }
+    let (module, version) = match Target::parse(&ex.method, &ex.path) {
+        Ok(Target::Object {
+            module, version, ..
+        }) => (module.name(), version),
+        _ => ("unknown", "unknown"),
+    };
+    let outcome = match (status, envelope.status_code) {
+        (StatusCode::CREATED, 1000) => "created",
+        (_, 1000) if envelope.status_message.starts_with("not applied") => "unchanged",
+        (_, 1000) => "updated",
+        (StatusCode::UNAUTHORIZED, _) => "unauthorized",
+        (StatusCode::TOO_MANY_REQUESTS, _) => "rate_limited",
+        (StatusCode::PAYLOAD_TOO_LARGE, _) => "too_large",
+        (StatusCode::REQUEST_TIMEOUT, _) => "timed_out",
+        (StatusCode::SERVICE_UNAVAILABLE, _) => "unavailable",
+        (StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED, 2000) => "no_route",
+        (s, _) if s.is_server_error() => "error",
+        _ => "rejected",
+    };
+    let labels = PushLabels {
+        module,
+        version,
+        outcome,
+        http_status: status.as_u16(),
+        status_code: envelope.status_code,
+    };
+    receiver.metrics.push_answered(labels, started.elapsed());
 }
 
 type Answer = (StatusCode, Envelope, Option<(HeaderName, HeaderValue)>);
@@ -103,12 +168,25 @@ async fn handle(receiver: &Receiver, ex: &Exchange, body: Body) -> Result<Answer
     };
     let caller = match auth::authenticate(&receiver.store, &ex.headers).await {
         Ok(caller) => caller,
-        Err(err) => {
+        Err(err @ OcpiError::Unauthorized(_)) => {
+            // A flood without valid credentials is answered 429 and, so that
+            // it cannot fill the database, not written to the inbox.
+            if !receiver.limits.allow_anonymous(ex.client_ip) {
+                receiver.metrics.rate_limited("ocpi");
+                return Err(OcpiError::RateLimited);
+            }
             record(receiver, ex, Some(&target), None, &err, None).await;
             return Err(err);
         }
+        Err(err) => return Err(err),
     };
-    let bytes = match read_body(body, &ex.headers, receiver.body_limit).await {
+    note_token_use(receiver, caller.token_pk);
+    let read = read_body(body, &ex.headers, receiver.body_limit);
+    let read = match tokio::time::timeout(receiver.body_timeout, read).await {
+        Ok(read) => read,
+        Err(_) => Err(OcpiError::TimedOut(receiver.body_timeout.as_millis() as u64)),
+    };
+    let bytes = match read {
         Ok(bytes) => bytes,
         Err(err) => {
             record(receiver, ex, Some(&target), Some(&caller), &err, None).await;
@@ -128,6 +206,45 @@ async fn handle(receiver: &Receiver, ex: &Exchange, body: Body) -> Result<Answer
             ids,
         } => push(receiver, ex, caller, version, module, ids, bytes).await,
     }
+}
+
+/// Puts the pushed object's ids on the request span (STYLE.md field names).
+fn record_object_ids(span: &tracing::Span, module: Module, ids: &[String], body: &Value) {
+    let id = ids.get(2).map(String::as_str);
+    match module {
+        Module::Locations => {
+            if let Some(id) = id {
+                span.record("location.id", id);
+            }
+            if let Some(uid) = ids.get(3) {
+                span.record("evse.uid", uid.as_str());
+            }
+        }
+        Module::Sessions => {
+            if let Some(id) = id {
+                span.record("session.id", id);
+            }
+        }
+        Module::Cdrs => {
+            if let Some(id) = id.or(body.get("id").and_then(Value::as_str)) {
+                span.record("cdr.id", id);
+            }
+        }
+        Module::Tariffs | Module::Notifications => {}
+    }
+}
+
+/// Writes the token's last use down, at most once a minute, off the request path.
+fn note_token_use(receiver: &Receiver, token_pk: i64) {
+    if !receiver.token_usage.due(token_pk) {
+        return;
+    }
+    let store = receiver.store.clone();
+    tokio::spawn(async move {
+        if let Err(err) = tokens::touch(&store, token_pk).await {
+            warn!(token.id = token_pk, error = %err, "cannot record push token use");
+        }
+    });
 }
 
 fn ok(envelope: Envelope) -> Answer {
@@ -170,6 +287,15 @@ async fn push(
             return Err(err);
         }
     };
+    let span = tracing::Span::current();
+    if let (Some(cc), Some(party)) = (ids.first(), ids.get(1)) {
+        if module != Module::Notifications {
+            span.record("ocpi.country_code", cc.as_str());
+            span.record("ocpi.party_id", party.as_str());
+        }
+    }
+    span.record("ocpi.module", module.name());
+    record_object_ids(&span, module, &ids, &body);
     let push = Push {
         source: Source::Push,
         method: ex.method.clone(),
@@ -183,6 +309,20 @@ async fn push(
         path: ex.path.clone(),
         request_id: Some(ex.request_id.clone()),
     };
+    // Once the shutdown began, a push not yet being applied is refused whole
+    // (and kept in the inbox for replay); one already applying commits.
+    if receiver.shutdown.is_draining() {
+        let err = OcpiError::Unavailable;
+        let rejection = IngestError::Invalid(err.to_string());
+        let (http, code) = (err.http_status().as_u16(), err.status_code());
+        if let Err(store_err) =
+            ingest::record_outcome(&receiver.store, &push, &rejection, http, code, err.outcome())
+                .await
+        {
+            error!(error = %store_err, "cannot record refused push in the inbox");
+        }
+        return Err(err);
+    }
     match ingest::apply(&receiver.store, &receiver.events, &push).await {
         Ok(applied) => Ok(accepted(receiver, ex, version, applied)),
         Err(err) => {

@@ -13,8 +13,11 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+pub mod api_keys;
+pub mod backup;
 pub mod cdrs;
 pub mod conflict;
+pub mod health;
 pub mod inbox;
 pub mod locations;
 pub mod notifications;

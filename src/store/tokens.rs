@@ -1,8 +1,10 @@
 //! Push tokens: created by the CLI, looked up by hash on every push.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use entity::push_token;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
+};
 
 use super::{Store, StoreError};
 use crate::domain::{Party, Timestamp};
@@ -21,6 +23,42 @@ pub struct TokenInfo {
     pub strict: bool,
     /// Whether it was revoked.
     pub revoked: bool,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it stops working, if ever.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When it was revoked.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// When it last authenticated a request (to the minute).
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// The token a rotation issued in its place.
+    pub replaced_by: Option<i64>,
+}
+
+/// A token to create.
+#[derive(Debug, Clone, Default)]
+pub struct NewToken {
+    /// Free label.
+    pub label: Option<String>,
+    /// Parties it may write; the first is the default.
+    pub parties: Vec<Party>,
+    /// Strict 2.2.1 mode.
+    pub strict: bool,
+    /// When it stops working, if ever.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// What a token hash stands for.
+#[derive(Debug, Clone)]
+pub enum Lookup {
+    /// A token that may push now.
+    Active(Caller),
+    /// A token that expired at this instant.
+    Expired(DateTime<Utc>),
+    /// A revoked token.
+    Revoked,
+    /// No such token.
+    Unknown,
 }
 
 /// Stores a new token by its hash.
@@ -31,36 +69,64 @@ pub async fn insert(
     parties: &[Party],
     strict: bool,
 ) -> Result<i64, StoreError> {
-    let parties: Vec<String> = parties.iter().map(Party::to_string).collect();
-    let row = push_token::ActiveModel {
-        token_hash: Set(token_hash.to_owned()),
-        label: Set(label),
-        parties: Set(serde_json::to_string(&parties).unwrap_or_else(|_| "[]".into())),
-        strict: Set(strict),
-        created_at: Set(Timestamp::now().as_datetime()),
-        expires_at: Set(None),
-        revoked_at: Set(None),
-        ..Default::default()
+    let token = NewToken {
+        label,
+        parties: parties.to_vec(),
+        strict,
+        expires_at: None,
     };
-    Ok(row.insert(store.db()).await?.id)
+    create(store, token_hash, &token).await
 }
 
-/// The caller behind a token hash, when the token exists and is neither revoked nor expired.
-pub async fn find_active(store: &Store, token_hash: &str) -> Result<Option<Caller>, StoreError> {
+/// Stores a new token, with its expiry, by its hash.
+pub async fn create(store: &Store, token_hash: &str, token: &NewToken) -> Result<i64, StoreError> {
+    let parties: Vec<String> = token.parties.iter().map(Party::to_string).collect();
+    let row = push_token::ActiveModel {
+        token_hash: Set(token_hash.to_owned()),
+        label: Set(token.label.clone()),
+        parties: Set(serde_json::to_string(&parties).unwrap_or_else(|_| "[]".into())),
+        strict: Set(token.strict),
+        created_at: Set(Timestamp::now().as_datetime()),
+        expires_at: Set(token.expires_at),
+        revoked_at: Set(None),
+        last_used_at: Set(None),
+        replaced_by: Set(None),
+        ..Default::default()
+    };
+    let write = store.begin_write().await?;
+    let id = row.insert(&write.txn).await?.id;
+    write.commit().await?;
+    Ok(id)
+}
+
+/// What a token hash stands for now.
+pub async fn lookup(store: &Store, token_hash: &str) -> Result<Lookup, StoreError> {
     let row = push_token::Entity::find()
         .filter(push_token::Column::TokenHash.eq(token_hash))
         .one(store.db())
         .await?;
-    let Some(row) = row else { return Ok(None) };
-    let now = Utc::now();
-    if row.revoked_at.is_some() || row.expires_at.is_some_and(|at| at <= now) {
-        return Ok(None);
+    let Some(row) = row else {
+        return Ok(Lookup::Unknown);
+    };
+    if row.revoked_at.is_some() {
+        return Ok(Lookup::Revoked);
     }
-    Ok(Some(Caller {
+    if let Some(at) = row.expires_at.filter(|at| *at <= Utc::now()) {
+        return Ok(Lookup::Expired(at));
+    }
+    Ok(Lookup::Active(Caller {
         token_pk: row.id,
         parties: parties_of(&row)?,
         strict: row.strict,
     }))
+}
+
+/// The caller behind a token hash, when the token exists and is neither revoked nor expired.
+pub async fn find_active(store: &Store, token_hash: &str) -> Result<Option<Caller>, StoreError> {
+    match lookup(store, token_hash).await? {
+        Lookup::Active(caller) => Ok(Some(caller)),
+        _ => Ok(None),
+    }
 }
 
 /// Every token, oldest first.
@@ -69,24 +135,139 @@ pub async fn list(store: &Store) -> Result<Vec<TokenInfo>, StoreError> {
         .order_by_asc(push_token::Column::Id)
         .all(store.db())
         .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(TokenInfo {
-                id: row.id,
-                label: row.label.clone(),
-                parties: parties_of(row)?,
-                strict: row.strict,
-                revoked: row.revoked_at.is_some(),
-            })
-        })
-        .collect()
+    rows.iter().map(info).collect()
+}
+
+/// One token, by id.
+pub async fn get(store: &Store, id: i64) -> Result<Option<TokenInfo>, StoreError> {
+    let row = push_token::Entity::find_by_id(id).one(store.db()).await?;
+    row.as_ref().map(info).transpose()
+}
+
+/// Revokes a token at once; `false` when there is no such token.
+pub async fn revoke(store: &Store, id: i64) -> Result<bool, StoreError> {
+    let write = store.begin_write().await?;
+    let Some(row) = push_token::Entity::find_by_id(id).one(&write.txn).await? else {
+        return Ok(false);
+    };
+    if row.revoked_at.is_none() {
+        let mut row = row.into_active_model();
+        row.revoked_at = Set(Some(Timestamp::now().as_datetime()));
+        row.update(&write.txn).await?;
+    }
+    write.commit().await?;
+    Ok(true)
+}
+
+/// Issues a token in place of `id`, with the same label, parties, strictness
+/// and expiry, under `new_hash`; the old one keeps working until
+/// `old_valid_until` (or its own earlier expiry). `None` when `id` is unknown,
+/// revoked or expired.
+pub async fn rotate(
+    store: &Store,
+    id: i64,
+    new_hash: &str,
+    old_valid_until: DateTime<Utc>,
+) -> Result<Option<i64>, StoreError> {
+    let write = store.begin_write().await?;
+    let Some(old) = push_token::Entity::find_by_id(id).one(&write.txn).await? else {
+        return Ok(None);
+    };
+    let now = Utc::now();
+    if old.revoked_at.is_some() || old.expires_at.is_some_and(|at| at <= now) {
+        return Ok(None);
+    }
+    let new = push_token::ActiveModel {
+        token_hash: Set(new_hash.to_owned()),
+        label: Set(old.label.clone()),
+        parties: Set(old.parties.clone()),
+        strict: Set(old.strict),
+        created_at: Set(Timestamp::now().as_datetime()),
+        expires_at: Set(old.expires_at),
+        revoked_at: Set(None),
+        last_used_at: Set(None),
+        replaced_by: Set(None),
+        ..Default::default()
+    };
+    let new_id = new.insert(&write.txn).await?.id;
+    let until = old.expires_at.map_or(old_valid_until, |at| at.min(old_valid_until));
+    let mut old = old.into_active_model();
+    old.expires_at = Set(Some(until));
+    old.replaced_by = Set(Some(new_id));
+    old.update(&write.txn).await?;
+    write.commit().await?;
+    Ok(Some(new_id))
+}
+
+/// Records that a token authenticated a request now.
+pub async fn touch(store: &Store, id: i64) -> Result<(), StoreError> {
+    let row = push_token::ActiveModel {
+        id: Set(id),
+        last_used_at: Set(Some(Timestamp::now().as_datetime())),
+        ..Default::default()
+    };
+    let write = store.begin_write().await?;
+    row.update(&write.txn).await?;
+    write.commit().await
+}
+
+fn info(row: &push_token::Model) -> Result<TokenInfo, StoreError> {
+    Ok(TokenInfo {
+        id: row.id,
+        label: row.label.clone(),
+        parties: parties_of(row)?,
+        strict: row.strict,
+        revoked: row.revoked_at.is_some(),
+        created_at: row.created_at,
+        expires_at: row.expires_at,
+        revoked_at: row.revoked_at,
+        last_used_at: row.last_used_at,
+        replaced_by: row.replaced_by,
+    })
 }
 
 fn parties_of(row: &push_token::Model) -> Result<Vec<Party>, StoreError> {
-    let names: Vec<String> = serde_json::from_str(&row.parties)
-        .map_err(|e| StoreError::Corrupt(format!("push_token {} parties: {e}", row.id)))?;
+    parse_parties(&row.parties).map_err(|e| StoreError::Corrupt(format!("push_token {}: {e}", row.id)))
+}
+
+/// Reads a stored JSON list of "CC/PTY" names.
+pub(crate) fn parse_parties(json: &str) -> Result<Vec<Party>, String> {
+    let names: Vec<String> = serde_json::from_str(json).map_err(|e| format!("parties: {e}"))?;
     names
         .iter()
-        .map(|n| Party::parse(n).map_err(|e| StoreError::Corrupt(e.to_string())))
+        .map(|n| Party::parse(n).map_err(|e| e.to_string()))
         .collect()
+}
+
+/// Decides which credential uses are written down: at most one per
+/// credential per interval, so that `last_used_at` costs no write per push.
+#[derive(Debug, Clone)]
+pub struct UsageThrottle {
+    interval: std::time::Duration,
+    last: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<i64, std::time::Instant>>>,
+}
+
+impl UsageThrottle {
+    /// Writes at most once per `interval` per credential id.
+    pub fn new(interval: std::time::Duration) -> UsageThrottle {
+        UsageThrottle {
+            interval,
+            last: Default::default(),
+        }
+    }
+
+    /// Whether this use of credential `id` should be written down now.
+    pub fn due(&self, id: i64) -> bool {
+        let now = std::time::Instant::now();
+        let Ok(mut last) = self.last.lock() else {
+            return false;
+        };
+        match last.get(&id) {
+            Some(at) if now.duration_since(*at) < self.interval => false,
+            _ => {
+                last.insert(id, now);
+                true
+            }
+        }
+    }
 }
