@@ -642,7 +642,8 @@ mod http {
         let schema = build_schema(store.clone(), events.clone(), Limits::default());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("127.0.0.1:{}", listener.local_addr().unwrap().port());
-        tokio::spawn(async move { axum::serve(listener, router(schema)).await });
+        let endpoint = Endpoint::open(schema, store.clone());
+        tokio::spawn(async move { axum::serve(listener, router(endpoint)).await });
         App {
             _dir: dir,
             store,
