@@ -224,6 +224,9 @@ impl CoreQuery {
         party_id: String,
         ocpi_id: String,
     ) -> Result<Option<Location>> {
+        if !super::access(ctx).may_read(&country_code, &party_id) {
+            return Ok(None);
+        }
         let row = read::location_by_key(store(ctx)?.db(), &country_code, &party_id, &ocpi_id)
             .await
             .map_err(internal)?;

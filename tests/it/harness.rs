@@ -7,7 +7,7 @@ use chargegraph::app::{self, AppState};
 use chargegraph::config::Config;
 use chargegraph::domain::Party;
 use chargegraph::ocpi::auth::hash_token;
-use chargegraph::store::tokens;
+use chargegraph::store::{api_keys, tokens};
 use futures::{SinkExt, StreamExt};
 use reqwest::header::HeaderMap;
 use sea_orm::ConnectionTrait;
@@ -210,6 +210,15 @@ impl TestApp {
 
     /// Spawns the app after adjusting its configuration.
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+        TestApp::spawn_with_router(adjust, app::router).await
+    }
+
+    /// Spawns the app with the router `build` makes of its state (the
+    /// app's own, with routes added).
+    pub async fn spawn_with_router(
+        adjust: impl FnOnce(&mut Config),
+        build: impl FnOnce(&AppState) -> axum::Router,
+    ) -> TestApp {
         let db = TestDb::create().await;
         let mut config = Config {
             listen: "127.0.0.1:0".parse().unwrap(),
@@ -226,8 +235,9 @@ impl TestApp {
             .await
             .unwrap();
         let serving = state.clone();
+        let router = build(&state);
         tokio::spawn(async move {
-            app::serve(listener, serving, std::future::pending())
+            app::serve_router(listener, router, serving, std::future::pending())
                 .await
                 .unwrap();
         });
@@ -398,6 +408,133 @@ impl TestApp {
         rows.iter()
             .map(|row| row.try_get_by_index::<String>(0).unwrap())
             .collect()
+    }
+}
+
+impl TestApp {
+    /// Adds a GraphQL API key and returns its id and secret.
+    pub async fn add_api_key(
+        &self,
+        parties: Option<&[&str]>,
+        operator: bool,
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> (i64, String) {
+        let secret = chargegraph::auth::new_api_key();
+        let key = api_keys::NewApiKey {
+            label: None,
+            parties: parties.map(|ps| ps.iter().map(|p| Party::parse(p).unwrap()).collect()),
+            operator,
+            expires_at,
+        };
+        let id = api_keys::create(&self.state.store, &hash_token(&secret), &key)
+            .await
+            .unwrap();
+        (id, secret)
+    }
+
+    /// POSTs a GraphQL query with extra headers; the HTTP status and the whole response.
+    pub async fn graphql_with(
+        &self,
+        query: &str,
+        variables: Value,
+        headers: &[(&str, &str)],
+    ) -> (u16, Value) {
+        let body = json!({"query": query, "variables": variables});
+        let mut request = self.client.post(self.url("/graphql")).json(&body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.expect("graphql request sent");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("graphql answer is JSON"))
+    }
+
+    /// GETs a path; the HTTP status and the body as text.
+    pub async fn get_text(&self, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
+        let mut request = self.client.get(self.url(path));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap_or_default())
+    }
+}
+
+/// How a WebSocket subscription attempt ended before its first event.
+#[derive(Debug)]
+pub enum Refused {
+    /// The HTTP upgrade was answered with this status.
+    Http(u16),
+    /// The server closed the socket with this code and reason.
+    Closed(u16, String),
+}
+
+/// Opens a graphql-transport-ws subscription with a `connection_init`
+/// payload and upgrade headers of the caller's; `Err` when the server refuses.
+pub async fn subscribe_with(
+    addr: SocketAddr,
+    init_payload: Value,
+    headers: &[(&str, &str)],
+    query: &str,
+    variables: Value,
+) -> Result<Subscription, Refused> {
+    let mut request = format!("ws://{addr}/graphql")
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    for (name, value) in headers {
+        let name: tokio_tungstenite::tungstenite::http::HeaderName = name.parse().unwrap();
+        request.headers_mut().insert(name, value.parse().unwrap());
+    }
+    let mut ws = match tokio_tungstenite::connect_async(request).await {
+        Ok((ws, _)) => ws,
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            return Err(Refused::Http(response.status().as_u16()))
+        }
+        Err(other) => panic!("ws connect failed: {other}"),
+    };
+    let init = json!({"type": "connection_init", "payload": init_payload});
+    send_json(&mut ws, init).await;
+    let first = tokio::time::timeout(Duration::from_secs(10), ws.next())
+        .await
+        .expect("an answer to connection_init");
+    match first {
+        Some(Ok(Message::Text(text))) => {
+            let ack: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(ack["type"], "connection_ack", "unexpected {ack}");
+        }
+        Some(Ok(Message::Close(frame))) => {
+            let (code, reason) = frame
+                .map(|f| (u16::from(f.code), f.reason.to_string()))
+                .unwrap_or((1005, String::new()));
+            return Err(Refused::Closed(code, reason));
+        }
+        other => panic!("unexpected answer to connection_init: {other:?}"),
+    }
+    let subscribe = json!({
+        "id": "1",
+        "type": "subscribe",
+        "payload": {"query": query, "variables": variables},
+    });
+    send_json(&mut ws, subscribe).await;
+    Ok(Subscription { ws })
+}
+
+impl Subscription {
+    /// Waits for the server to close the socket; its close code.
+    pub async fn closed(&mut self, timeout: Duration) -> Option<u16> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            match tokio::time::timeout_at(deadline, self.ws.next()).await.ok()? {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => continue,
+                _ => return None,
+            }
+        }
     }
 }
 

@@ -1,11 +1,15 @@
 //! Integration tests: the real app on 127.0.0.1:0 with its own database,
 //! driven over real HTTP and WebSocket.
 
+mod auth;
+mod cli;
 mod fuzz;
 mod harness;
 mod merge_order;
+mod ops;
 mod policies;
 mod readme;
 mod receiver;
 mod replicas;
+mod shutdown;
 mod spine;

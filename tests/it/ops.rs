@@ -1,0 +1,297 @@
+//! What operators rely on: health and readiness, metrics after a known
+//! workload, rate limits, and pushes refused whole once a shutdown began.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::harness::{fixture, TestApp};
+
+const LOCATION: &str = "0d4ef8c6-e0c8-54c1d-b4f4-eb245f3f7afa";
+const EVSE: &str = "BE-BEC-E041503001";
+
+#[tokio::test]
+async fn healthz_answers_and_readyz_compares_migrations() {
+    let app = TestApp::spawn().await;
+    let (status, body) = app.get_text("/healthz", &[]).await;
+    assert_eq!((status, body.as_str()), (200, r#"{"status":"ok"}"#));
+    let (status, body) = app.get_text("/readyz", &[]).await;
+    assert_eq!(status, 200, "{body}");
+    let ready: Value = serde_json::from_str(&body).unwrap();
+    use migration::MigratorTrait;
+    let expected = migration::Migrator::migrations().len();
+    assert_eq!(ready["migrations"], json!({"applied": expected, "expected": expected}));
+
+    use sea_orm::ConnectionTrait;
+    app.state
+        .store
+        .db()
+        .execute_unprepared(
+            "DELETE FROM seaql_migrations WHERE version = 'm20261204_070001_token_lifecycle'",
+        )
+        .await
+        .unwrap();
+    let (status, body) = app.get_text("/readyz", &[]).await;
+    assert_eq!(status, 503, "{body}");
+    let not_ready: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(not_ready["status"], "migrations pending");
+    assert_eq!(
+        not_ready["migrations"]["pending"],
+        json!(["m20261204_070001_token_lifecycle"])
+    );
+}
+
+/// Scrapes `/metrics` and parses it; samples by name and sorted labels.
+async fn scrape(app: &TestApp) -> HashMap<String, f64> {
+    let (status, text) = app.get_text("/metrics", &[]).await;
+    assert_eq!(status, 200);
+    let lines = text.lines().map(|l| Ok(l.to_owned()));
+    let scrape = prometheus_parse::Scrape::parse(lines).expect("Prometheus text format");
+    let mut samples = HashMap::new();
+    for sample in scrape.samples {
+        let mut labels: Vec<String> = sample
+            .labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        labels.sort();
+        let value = match sample.value {
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => v,
+            prometheus_parse::Value::Histogram(buckets) => {
+                buckets.last().map(|b| b.count).unwrap_or_default()
+            }
+            prometheus_parse::Value::Summary(_) => continue,
+        };
+        samples.insert(format!("{}{{{}}}", sample.metric, labels.join(",")), value);
+    }
+    samples
+}
+
+fn sample(samples: &HashMap<String, f64>, key: &str) -> f64 {
+    *samples
+        .get(key)
+        .unwrap_or_else(|| panic!("no sample {key}; have {:#?}", samples.keys()))
+}
+
+#[tokio::test]
+async fn metrics_count_a_known_workload_exactly() {
+    let app = TestApp::spawn().await;
+    let body = fixture("greenflux/push_location_put.json");
+    assert_eq!(app.put_location(LOCATION, &body).await.status, 201);
+    let mut subscription = app
+        .subscribe("subscription { evseStatusChanged { status } }", json!({}))
+        .await;
+    for status in ["CHARGING", "AVAILABLE"] {
+        let patch = format!(r#"{{"status": "{status}"}}"#);
+        assert_eq!(app.patch_evse(LOCATION, EVSE, &patch).await.code(), 1000);
+    }
+    for _ in 0..2 {
+        let data = subscription.next_data(Duration::from_secs(10)).await;
+        assert!(data.is_some());
+    }
+    let invalid = app.patch_evse(LOCATION, EVSE, r#"{"status": 5}"#).await;
+    assert_eq!(invalid.code(), 2001);
+    let path = format!("/ocpi/2.1.1/locations/NL/GFX/{LOCATION}");
+    let unauthorized = app.ocpi_as("PUT", &path, Some(&body), None).await;
+    assert_eq!(unauthorized.status, 401);
+    let named = "query Board { statusSummary { total } }";
+    for _ in 0..2 {
+        let (status, _) = app.graphql_with(named, json!({}), &[]).await;
+        assert_eq!(status, 200);
+    }
+    let (_, failed) = app.graphql_with("query Broken { nope }", json!({}), &[]).await;
+    assert!(failed.get("errors").is_some());
+
+    let m = scrape(&app).await;
+    let pushes = |outcome: &str, http: u16, code: u16| {
+        sample(&m, &format!("chargegraph_pushes_total{{http_status={http},module=locations,outcome={outcome},status_code={code},version=2.1.1}}"))
+    };
+    assert_eq!(pushes("created", 201, 1000), 1.0);
+    assert_eq!(pushes("updated", 200, 1000), 2.0);
+    assert_eq!(pushes("rejected", 200, 2001), 1.0);
+    assert_eq!(pushes("unauthorized", 401, 2000), 1.0);
+    assert_eq!(
+        sample(&m, "chargegraph_push_duration_seconds_count{module=locations}"),
+        5.0
+    );
+    assert_eq!(
+        sample(&m, "chargegraph_inbox_rejects_total{module=locations,status_code=2001}"),
+        1.0
+    );
+    assert_eq!(sample(&m, "chargegraph_open_subscriptions{}"), 1.0);
+    assert_eq!(
+        sample(&m, "chargegraph_events_delivered_total{subscription=evseStatusChanged}"),
+        2.0
+    );
+    assert_eq!(
+        sample(&m, "chargegraph_graphql_operations_total{operation=Board,outcome=ok}"),
+        2.0
+    );
+    assert_eq!(
+        sample(&m, "chargegraph_graphql_duration_seconds_count{operation=Board}"),
+        2.0
+    );
+    // A document that fails validation never executes: it is not an operation.
+    assert!(!m.keys().any(|k| k.contains("operation=Broken")));
+
+    drop(subscription);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let open = sample(&scrape(&app).await, "chargegraph_open_subscriptions{}");
+        if open == 0.0 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "subscription still counted open");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_unauthenticated_flood_gets_429_envelopes_and_recovers_while_a_cpo_pushes_on() {
+    let app = TestApp::spawn_with(|c| {
+        c.rate_limit_anonymous_per_minute = 120;
+        c.rate_limit_anonymous_burst = 5;
+    })
+    .await;
+    let body = fixture("greenflux/push_location_put.json");
+    assert_eq!(app.put_location(LOCATION, &body).await.status, 201);
+    let path = format!("/ocpi/2.1.1/locations/NL/GFX/{LOCATION}/{EVSE}");
+    let mut refused = Vec::new();
+    for i in 0..40 {
+        let answer = app
+            .ocpi_as("PATCH", &path, Some(r#"{"status": "BLOCKED"}"#), Some("Token guessed"))
+            .await;
+        refused.push((answer.status, answer.code()));
+        if answer.status == 429 {
+            assert_eq!(answer.message(), "too many requests without valid credentials; retry later");
+        }
+        // The CPO's own pushes are never limited.
+        let status = if i % 2 == 0 { "CHARGING" } else { "AVAILABLE" };
+        let ok = app.patch_evse(LOCATION, EVSE, &format!(r#"{{"status": "{status}"}}"#)).await;
+        assert_eq!((ok.status, ok.code()), (200, 1000), "CPO push {i} refused");
+    }
+    let unauthorized = refused.iter().filter(|r| **r == (401, 2000)).count();
+    let limited = refused.iter().filter(|r| **r == (429, 2000)).count();
+    assert_eq!(unauthorized + limited, 40, "{refused:?}");
+    assert!((5..=8).contains(&unauthorized), "burst of 5 plus refill: {refused:?}");
+    assert_eq!(refused[..5], [(401, 2000); 5]);
+
+    // Only the 401s are in the inbox; the flood beyond the limit is not stored.
+    let rows = app
+        .sqlite_column("SELECT outcome FROM inbox WHERE outcome = 'unauthorized'")
+        .await;
+    assert_eq!(rows.len(), unauthorized);
+
+    // Two a second refill: a request after the wait is let through to auth again.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let answer = app
+            .ocpi_as("PATCH", &path, Some(r#"{"status": "BLOCKED"}"#), Some("Token guessed"))
+            .await;
+        if answer.status == 401 {
+            break;
+        }
+        assert_eq!(answer.status, 429);
+        assert!(tokio::time::Instant::now() < deadline, "limit never recovered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Every 429 is counted, those of the recovery loop too.
+    let m = scrape(&app).await;
+    let counted = sample(&m, "chargegraph_rate_limited_total{surface=ocpi}");
+    let answered = sample(&m, "chargegraph_pushes_total{http_status=429,module=locations,outcome=rate_limited,status_code=2000,version=2.1.1}");
+    assert_eq!(counted, answered);
+    assert!(counted >= limited as f64);
+}
+
+#[tokio::test]
+async fn graphql_is_rate_limited_per_api_key_and_per_address_without_one() {
+    let app = TestApp::spawn_with(|c| {
+        c.graphql_auth = true;
+        c.rate_limit_anonymous_per_minute = 1;
+        c.rate_limit_anonymous_burst = 3;
+        c.rate_limit_api_key_per_minute = 1;
+        c.rate_limit_api_key_burst = 4;
+    })
+    .await;
+    let (_, first) = app.add_api_key(None, false, None).await;
+    let (_, second) = app.add_api_key(None, false, None).await;
+    let query = "{ __typename }";
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(app.graphql_with(query, json!({}), &[("X-API-Key", &first)]).await.0);
+    }
+    assert_eq!(statuses, [200, 200, 200, 200, 429, 429]);
+    let (status, response) = app.graphql_with(query, json!({}), &[("X-API-Key", &first)]).await;
+    assert_eq!(status, 429);
+    assert_eq!(response["errors"][0]["extensions"]["code"], "RATE_LIMITED");
+    // Another key has its own allowance.
+    let (status, _) = app.graphql_with(query, json!({}), &[("X-API-Key", &second)]).await;
+    assert_eq!(status, 200);
+
+    let mut anonymous = Vec::new();
+    for _ in 0..5 {
+        anonymous.push(app.graphql_with(query, json!({}), &[]).await.0);
+    }
+    assert_eq!(anonymous, [401, 401, 401, 429, 429]);
+}
+
+#[tokio::test]
+async fn pushes_after_the_shutdown_began_are_answered_503_and_not_applied() {
+    let app = TestApp::spawn_with(|c| c.shutdown_drain_ms = 30_000).await;
+    let body = fixture("greenflux/push_location_put.json");
+    app.state.shutdown.begin();
+    let answer = app.put_location(LOCATION, &body).await;
+    assert_eq!((answer.status, answer.code()), (503, 3000));
+    assert_eq!(answer.message(), "server is shutting down; push not applied");
+    assert_eq!(answer.body["timestamp"].as_str().map(str::len), Some(20));
+    assert!(app.sqlite_column("SELECT ocpi_id FROM location").await.is_empty());
+    // Kept whole in the inbox, so it can be replayed.
+    let kept = app
+        .sqlite_column("SELECT body FROM inbox WHERE outcome = 'unavailable'")
+        .await;
+    assert_eq!(kept, [body]);
+    let (status, ready) = app.get_text("/readyz", &[]).await;
+    assert_eq!((status, ready.as_str()), (503, r#"{"status":"shutting down"}"#));
+}
+
+#[tokio::test]
+async fn cors_allows_only_the_configured_origins() {
+    let app = TestApp::spawn_with(|c| {
+        c.cors_allowed_origins = vec!["https://board.example".into()];
+    })
+    .await;
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, app.url("/graphql"))
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "POST")
+            .header("Access-Control-Request-Headers", "authorization,content-type")
+            .send()
+    };
+    let allowed = preflight("https://board.example").await.unwrap();
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://board.example"
+    );
+    let refused = preflight("https://evil.example").await.unwrap();
+    assert!(refused.headers().get("access-control-allow-origin").is_none());
+}
+
+#[tokio::test]
+async fn graphql_bodies_over_the_limit_are_refused_and_ocpi_keeps_its_own_limit() {
+    let app = TestApp::spawn_with(|c| {
+        c.graphql_body_limit = 1024;
+        c.body_limit = 4096;
+    })
+    .await;
+    let big = json!({"query": format!("{{ __typename }} #{}", "x".repeat(2000))});
+    let response = app.client.post(app.url("/graphql")).json(&big).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 413);
+    let path = format!("/ocpi/2.1.1/locations/NL/GFX/{LOCATION}");
+    let answer = app.ocpi("PUT", &path, Some(&"x".repeat(5000))).await;
+    assert_eq!((answer.status, answer.code()), (413, 2000));
+    assert_eq!(answer.message(), "request body is over the limit of 4096 bytes");
+}
