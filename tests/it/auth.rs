@@ -37,7 +37,8 @@ async fn app_with_two_parties() -> (TestApp, String) {
     let bec = app.add_token(&["BE/BEC"], false).await;
     let path = format!("/ocpi/2.1.1/locations/BE/BEC/{BEC_LOCATION}");
     let auth = format!("Token {bec}");
-    let put = app.ocpi_as("PUT", &path, Some(&body), Some(&auth)).await;
+    let bec_body = body.replace(GFX_LOCATION, BEC_LOCATION);
+    let put = app.ocpi_as("PUT", &path, Some(&bec_body), Some(&auth)).await;
     assert_eq!(put.code(), 1000, "{:?}", put.body);
     (app, bec)
 }
