@@ -156,7 +156,9 @@ fn parse_expiry(s: &str) -> Result<DateTime<Utc>, String> {
     }
     crate::domain::time::parse(s)
         .map(|parsed| parsed.at.as_datetime())
-        .map_err(|_| format!("invalid expiry {s:?}: expected 2027-01-01T00:00:00Z or a span such as 90d"))
+        .map_err(|_| {
+            format!("invalid expiry {s:?}: expected 2027-01-01T00:00:00Z or a span such as 90d")
+        })
 }
 
 /// Runs the parsed command line.
@@ -237,7 +239,9 @@ async fn token(config: Config, command: TokenCommand) -> anyhow::Result<()> {
             eprintln!(
                 "token {id} created for {}{}; it is shown only once:",
                 names(&parties),
-                expires.map(|at| format!(", expires {}", stamp(at))).unwrap_or_default()
+                expires
+                    .map(|at| format!(", expires {}", stamp(at)))
+                    .unwrap_or_default()
             );
             println!("{secret}");
         }
@@ -272,7 +276,8 @@ async fn token(config: Config, command: TokenCommand) -> anyhow::Result<()> {
             });
             let secret = demo::new_token();
             let until = Utc::now() + grace;
-            let Some(new_id) = tokens::rotate(&store, id, &hash_token(&secret), until).await? else {
+            let Some(new_id) = tokens::rotate(&store, id, &hash_token(&secret), until).await?
+            else {
                 anyhow::bail!("no active push token {id} (unknown, revoked or expired)");
             };
             let old = tokens::get(&store, id).await?.and_then(|t| t.expires_at);
@@ -349,7 +354,8 @@ fn config_check(config: &Config) -> anyhow::Result<()> {
     if let Err(err) = auth::JwtVerifier::from_config(config) {
         problems.push(err.to_string());
     }
-    if config.graphql_auth && config.jwt_hs256_secret.is_none()
+    if config.graphql_auth
+        && config.jwt_hs256_secret.is_none()
         && config.jwt_rs256_public_key.is_none()
         && config.jwt_jwks_file.is_none()
     {
@@ -368,7 +374,11 @@ fn config_check(config: &Config) -> anyhow::Result<()> {
 async fn backup(config: &Config, path: &std::path::Path) -> anyhow::Result<()> {
     let store = connect(config).await?;
     store::backup::copy_to(&store, path).await?;
-    eprintln!("backed up {} to {}", redact(&config.database_url), path.display());
+    eprintln!(
+        "backed up {} to {}",
+        redact(&config.database_url),
+        path.display()
+    );
     Ok(())
 }
 

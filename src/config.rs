@@ -179,9 +179,7 @@ fn redact_value(key: Option<&str>, value: &mut toml::Value) {
         toml::Value::String(s) if secret => *s = "***".into(),
         toml::Value::String(s) => *s = redact_url(s),
         toml::Value::Array(items) => items.iter_mut().for_each(|v| redact_value(key, v)),
-        toml::Value::Table(table) => table
-            .iter_mut()
-            .for_each(|(k, v)| redact_value(Some(k), v)),
+        toml::Value::Table(table) => table.iter_mut().for_each(|(k, v)| redact_value(Some(k), v)),
         _ if secret => *value = toml::Value::String("***".into()),
         _ => {}
     }
@@ -228,17 +226,28 @@ mod tests {
             ..Config::default()
         };
         let text = config.redacted_toml();
-        assert!(!text.contains("hunter2") && !text.contains("s3cr3t"), "{text}");
-        assert!(text.contains(r#"database_url = "postgres://cg:***@db:5432/cg""#), "{text}");
+        assert!(
+            !text.contains("hunter2") && !text.contains("s3cr3t"),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"database_url = "postgres://cg:***@db:5432/cg""#),
+            "{text}"
+        );
         assert!(text.contains(r#"jwt_hs256_secret = "***""#), "{text}");
-        assert!(text.contains(r#"jwt_rs256_public_key = "/etc/cg/jwt.pem""#), "{text}");
+        assert!(
+            text.contains(r#"jwt_rs256_public_key = "/etc/cg/jwt.pem""#),
+            "{text}"
+        );
         assert!(text.contains("rate_limit_api_key_burst = 1000"), "{text}");
-        let mut nested: toml::Value = toml::from_str(
-            "[[reconcile]]\nurl = \"https://cpo/ocpi\"\ntoken = \"pull-secret\"\n",
-        )
-        .unwrap();
+        let mut nested: toml::Value =
+            toml::from_str("[[reconcile]]\nurl = \"https://cpo/ocpi\"\ntoken = \"pull-secret\"\n")
+                .unwrap();
         redact_value(None, &mut nested);
         assert_eq!(nested["reconcile"][0]["token"].as_str(), Some("***"));
-        assert_eq!(nested["reconcile"][0]["url"].as_str(), Some("https://cpo/ocpi"));
+        assert_eq!(
+            nested["reconcile"][0]["url"].as_str(),
+            Some("https://cpo/ocpi")
+        );
     }
 }

@@ -13,6 +13,6 @@ pub mod ingest;
 pub mod limits;
 pub mod ocpi;
 pub mod ops;
-pub mod store;
 pub mod shutdown;
+pub mod store;
 pub mod telemetry;

@@ -47,7 +47,9 @@ impl Shutdown {
     /// Waits, at most `limit`, for tracked work to end; whether it all did.
     pub async fn wait_tracked(&self, limit: Duration) -> bool {
         self.running.close();
-        tokio::time::timeout(limit, self.running.wait()).await.is_ok()
+        tokio::time::timeout(limit, self.running.wait())
+            .await
+            .is_ok()
     }
 }
 

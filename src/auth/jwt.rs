@@ -59,15 +59,16 @@ impl JwtVerifier {
             .jwt_hs256_secret
             .as_ref()
             .map(|secret| DecodingKey::from_secret(secret.as_bytes()));
-        let rs256 = match &config.jwt_rs256_public_key {
-            Some(path) => Some(
-                DecodingKey::from_rsa_pem(&read(path)?).map_err(|source| JwtError::Key {
-                    what: "jwt_rs256_public_key",
-                    source,
-                })?,
-            ),
-            None => None,
-        };
+        let rs256 =
+            match &config.jwt_rs256_public_key {
+                Some(path) => Some(DecodingKey::from_rsa_pem(&read(path)?).map_err(|source| {
+                    JwtError::Key {
+                        what: "jwt_rs256_public_key",
+                        source,
+                    }
+                })?),
+                None => None,
+            };
         let jwks = match &config.jwt_jwks_file {
             Some(path) => jwks_keys(&read(path)?)?,
             None => Vec::new(),
@@ -150,7 +151,10 @@ impl JwtVerifier {
         if names.contains(&"*") {
             return Ok(None);
         }
-        let parties = names.iter().map(|n| Party::parse(n)).collect::<Result<_, _>>();
+        let parties = names
+            .iter()
+            .map(|n| Party::parse(n))
+            .collect::<Result<_, _>>();
         parties
             .map(Some)
             .map_err(|e| AuthError::Invalid(format!("JWT claim {claim}: {e}")))
@@ -266,7 +270,10 @@ mod tests {
         assert_eq!(v.verify(&token).unwrap().0, Access::full());
 
         let token = sign(claims(json!({})), "unit-test-secret");
-        assert_eq!(v.verify(&token).unwrap().0, Access::scoped(Vec::new(), false));
+        assert_eq!(
+            v.verify(&token).unwrap().0,
+            Access::scoped(Vec::new(), false)
+        );
     }
 
     #[test]

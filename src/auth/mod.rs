@@ -142,7 +142,9 @@ impl Authenticator {
             Credentials::ApiKey(key) => self.check_api_key(&key).await,
             Credentials::Jwt(token) => {
                 let jwt = self.inner.jwt.as_ref().ok_or_else(|| {
-                    AuthError::Invalid("JWTs are not accepted here: no JWT key is configured".into())
+                    AuthError::Invalid(
+                        "JWTs are not accepted here: no JWT key is configured".into(),
+                    )
                 })?;
                 let (access, subject) = jwt.verify(&token)?;
                 Ok(Authenticated {
@@ -310,10 +312,7 @@ mod tests {
             read(json!({"headers": {"Authorization": "Bearer x.y.z"}})),
             "jwt:x.y.z"
         );
-        assert_eq!(
-            read(json!({"apiKey": 5})),
-            "error:apiKey must be a string"
-        );
+        assert_eq!(read(json!({"apiKey": 5})), "error:apiKey must be a string");
     }
 
     #[test]

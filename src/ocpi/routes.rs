@@ -5,9 +5,7 @@ use axum::body::{to_bytes, Body};
 use axum::extract::State;
 use std::time::{Duration, Instant};
 
-use axum::http::{
-    header, Extensions, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri,
-};
+use axum::http::{header, Extensions, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
@@ -21,9 +19,9 @@ use super::{Envelope, OcpiError};
 use crate::domain::Timestamp;
 use crate::events::Events;
 use crate::ingest::{self, Applied, IngestError, Push, Source};
-use crate::store::inbox::{self, InboxRow};
 use crate::limits::{self, RateLimits};
 use crate::shutdown::Shutdown;
+use crate::store::inbox::{self, InboxRow};
 use crate::store::tokens::{self, UsageThrottle};
 use crate::store::{cdrs, locations, notifications, sessions, tariffs, Store};
 use crate::telemetry::metrics::{Metrics, PushLabels};
@@ -123,7 +121,13 @@ async fn receive(
 }
 
 /// Counts a push's answer: module, version, outcome and status codes.
-fn count(receiver: &Receiver, ex: &Exchange, status: StatusCode, envelope: &Envelope, started: Instant) {
+fn count(
+    receiver: &Receiver,
+    ex: &Exchange,
+    status: StatusCode,
+    envelope: &Envelope,
+    started: Instant,
+) {
     if ex.method == Method::GET {
         return;
     }
@@ -315,9 +319,15 @@ async fn push(
         let err = OcpiError::Unavailable;
         let rejection = IngestError::Invalid(err.to_string());
         let (http, code) = (err.http_status().as_u16(), err.status_code());
-        if let Err(store_err) =
-            ingest::record_outcome(&receiver.store, &push, &rejection, http, code, err.outcome())
-                .await
+        if let Err(store_err) = ingest::record_outcome(
+            &receiver.store,
+            &push,
+            &rejection,
+            http,
+            code,
+            err.outcome(),
+        )
+        .await
         {
             error!(error = %store_err, "cannot record refused push in the inbox");
         }

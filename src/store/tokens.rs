@@ -190,7 +190,9 @@ pub async fn rotate(
         ..Default::default()
     };
     let new_id = new.insert(&write.txn).await?.id;
-    let until = old.expires_at.map_or(old_valid_until, |at| at.min(old_valid_until));
+    let until = old
+        .expires_at
+        .map_or(old_valid_until, |at| at.min(old_valid_until));
     let mut old = old.into_active_model();
     old.expires_at = Set(Some(until));
     old.replaced_by = Set(Some(new_id));
@@ -227,7 +229,8 @@ fn info(row: &push_token::Model) -> Result<TokenInfo, StoreError> {
 }
 
 fn parties_of(row: &push_token::Model) -> Result<Vec<Party>, StoreError> {
-    parse_parties(&row.parties).map_err(|e| StoreError::Corrupt(format!("push_token {}: {e}", row.id)))
+    parse_parties(&row.parties)
+        .map_err(|e| StoreError::Corrupt(format!("push_token {}: {e}", row.id)))
 }
 
 /// Reads a stored JSON list of "CC/PTY" names.

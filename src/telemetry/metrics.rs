@@ -159,7 +159,10 @@ impl Metrics {
 
     /// Counts an answered push and its latency.
     pub fn push_answered(&self, labels: PushLabels<'_>, elapsed: Duration) {
-        let (http, code) = (labels.http_status.to_string(), labels.status_code.to_string());
+        let (http, code) = (
+            labels.http_status.to_string(),
+            labels.status_code.to_string(),
+        );
         let values = [labels.module, labels.version, labels.outcome, &http, &code];
         self.inner.pushes.with_label_values(&values).inc();
         self.inner
@@ -187,13 +190,19 @@ impl Metrics {
 
     /// Counts events sent to a subscriber of `subscription` (a field name).
     pub fn events_delivered(&self, subscription: &str, n: u64) {
-        let c = self.inner.events_delivered.with_label_values(&[subscription]);
+        let c = self
+            .inner
+            .events_delivered
+            .with_label_values(&[subscription]);
         c.inc_by(n);
     }
 
     /// Counts events merged into a later one before delivery.
     pub fn events_conflated(&self, subscription: &str, n: u64) {
-        let c = self.inner.events_conflated.with_label_values(&[subscription]);
+        let c = self
+            .inner
+            .events_conflated
+            .with_label_values(&[subscription]);
         c.inc_by(n);
     }
 
@@ -205,7 +214,10 @@ impl Metrics {
 
     /// Counts reconciled objects of a module by result (matched, missing, healed, ...).
     pub fn reconciliation(&self, module: &str, result: &str, n: u64) {
-        let c = self.inner.reconciliations.with_label_values(&[module, result]);
+        let c = self
+            .inner
+            .reconciliations
+            .with_label_values(&[module, result]);
         c.inc_by(n);
     }
 
@@ -214,7 +226,10 @@ impl Metrics {
         let name = self.operation_label(name);
         let outcome = if ok { "ok" } else { "error" };
         let values = [name.as_str(), outcome];
-        self.inner.graphql_operations.with_label_values(&values).inc();
+        self.inner
+            .graphql_operations
+            .with_label_values(&values)
+            .inc();
         self.inner
             .graphql_seconds
             .with_label_values(&[name.as_str()])
@@ -249,10 +264,7 @@ impl Metrics {
 }
 
 fn is_plain_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    (1..=64).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// Keeps a subscription counted as open; dropping it counts it closed.
@@ -286,10 +298,14 @@ mod tests {
         assert!(text.contains(
             "chargegraph_pushes_total{http_status=\"200\",module=\"locations\",outcome=\"rejected\",status_code=\"2001\",version=\"2.1.1\"} 1"
         ), "{text}");
-        assert!(text.contains("chargegraph_inbox_rejects_total{module=\"locations\",status_code=\"2001\"} 1"));
+        assert!(text.contains(
+            "chargegraph_inbox_rejects_total{module=\"locations\",status_code=\"2001\"} 1"
+        ));
         assert!(text.contains("chargegraph_open_subscriptions 1"));
         drop(guard);
-        assert!(metrics.render().contains("chargegraph_open_subscriptions 0"));
+        assert!(metrics
+            .render()
+            .contains("chargegraph_open_subscriptions 0"));
     }
 
     #[test]

@@ -38,7 +38,9 @@ async fn app_with_two_parties() -> (TestApp, String) {
     let path = format!("/ocpi/2.1.1/locations/BE/BEC/{BEC_LOCATION}");
     let auth = format!("Token {bec}");
     let bec_body = body.replace(GFX_LOCATION, BEC_LOCATION);
-    let put = app.ocpi_as("PUT", &path, Some(&bec_body), Some(&auth)).await;
+    let put = app
+        .ocpi_as("PUT", &path, Some(&bec_body), Some(&auth))
+        .await;
     assert_eq!(put.code(), 1000, "{:?}", put.body);
     (app, bec)
 }
@@ -55,7 +57,10 @@ fn in_an_hour() -> u64 {
 fn error_of(response: &Value) -> (String, String) {
     let error = &response["errors"][0];
     (
-        error["extensions"]["code"].as_str().unwrap_or_default().into(),
+        error["extensions"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .into(),
         error["message"].as_str().unwrap_or_default().into(),
     )
 }
@@ -76,8 +81,14 @@ async fn graphql_queries_need_valid_credentials_and_see_only_their_parties() {
         (vec![], "credentials required"),
         (vec![("X-API-Key", "cgk_not-a-key")], "unknown API key"),
         (vec![("X-API-Key", revoked_key.as_str())], "API key revoked"),
-        (vec![("X-API-Key", expired_key.as_str())], "API key expired at"),
-        (vec![("Authorization", "Token abc")], "expected the Authorization scheme Bearer"),
+        (
+            vec![("X-API-Key", expired_key.as_str())],
+            "API key expired at",
+        ),
+        (
+            vec![("Authorization", "Token abc")],
+            "expected the Authorization scheme Bearer",
+        ),
     ];
     for (headers, message) in refusals {
         let (status, response) = app.graphql_with(BOTH_LOCATIONS, json!({}), &headers).await;
@@ -85,7 +96,10 @@ async fn graphql_queries_need_valid_credentials_and_see_only_their_parties() {
         let (code, text) = error_of(&response);
         assert_eq!(code, "UNAUTHENTICATED", "{response}");
         assert!(text.starts_with(message), "{headers:?}: {text}");
-        assert!(response.get("data").is_none_or(Value::is_null), "{response}");
+        assert!(
+            response.get("data").is_none_or(Value::is_null),
+            "{response}"
+        );
     }
 
     let bearer = format!("Bearer {gfx_key}");
@@ -128,8 +142,10 @@ async fn graphql_get_queries_are_authenticated_like_posts() {
 #[tokio::test]
 async fn jwt_bearers_are_scoped_by_their_claims_and_refused_when_bad() {
     let (app, _) = app_with_two_parties().await;
-    let gfx = jwt(json!({"sub": "board", "aud": "chargegraph", "exp": in_an_hour(),
-        "parties": ["NL/GFX"]}));
+    let gfx = jwt(
+        json!({"sub": "board", "aud": "chargegraph", "exp": in_an_hour(),
+        "parties": ["NL/GFX"]}),
+    );
     let bearer = format!("Bearer {gfx}");
     let (status, response) = app
         .graphql_with(BOTH_LOCATIONS, json!({}), &[("Authorization", &bearer)])
@@ -204,7 +220,11 @@ async fn rs256_jwts_verify_with_a_public_key_pem_or_a_jwks_file() {
         )
         .unwrap();
         let (status, response) = app
-            .graphql_with(query, json!({}), &[("Authorization", &format!("Bearer {hs}"))])
+            .graphql_with(
+                query,
+                json!({}),
+                &[("Authorization", &format!("Bearer {hs}"))],
+            )
             .await;
         assert_eq!(status, 401);
         assert_eq!(error_of(&response).1, "no key configured for HS256 JWTs");
@@ -230,13 +250,25 @@ async fn subscriptions_need_valid_credentials_and_see_only_their_parties() {
         (json!({"apiKey": "cgk_wrong"}), "unknown API key"),
         (json!({"apiKey": revoked_key}), "API key revoked"),
         (json!({"apiKey": expired_key}), "API key expired at"),
-        (json!({"Authorization": "Bearer bad.jwt.value"}), "malformed JWT"),
+        (
+            json!({"Authorization": "Bearer bad.jwt.value"}),
+            "malformed JWT",
+        ),
     ] {
-        let refused =
-            subscribe_with(app.addr, payload.clone(), &[], STATUS_SUBSCRIPTION, json!({})).await;
+        let refused = subscribe_with(
+            app.addr,
+            payload.clone(),
+            &[],
+            STATUS_SUBSCRIPTION,
+            json!({}),
+        )
+        .await;
         match refused {
             Err(Refused::Closed(4403, text)) => assert!(text.starts_with(reason), "{text}"),
-            other => panic!("{payload}: expected a 4403 close, got {:?}", other.map(|_| ())),
+            other => panic!(
+                "{payload}: expected a 4403 close, got {:?}",
+                other.map(|_| ())
+            ),
         }
     }
     // Credentials on the upgrade are checked before it.
@@ -274,7 +306,12 @@ async fn subscriptions_need_valid_credentials_and_see_only_their_parties() {
     let bec_path = format!("/ocpi/2.1.1/locations/BE/BEC/{BEC_LOCATION}/{EVSE}");
     let auth = format!("Token {bec_token}");
     let patch = app
-        .ocpi_as("PATCH", &bec_path, Some(r#"{"status": "BLOCKED"}"#), Some(&auth))
+        .ocpi_as(
+            "PATCH",
+            &bec_path,
+            Some(r#"{"status": "BLOCKED"}"#),
+            Some(&auth),
+        )
         .await;
     assert_eq!(patch.code(), 1000);
     let patch = app
@@ -318,16 +355,24 @@ async fn exports_get_the_callers_access_from_the_middleware() {
         (vec![], "credentials required"),
         (vec![("X-API-Key", "cgk_wrong")], "unknown API key"),
         (vec![("X-API-Key", revoked_key.as_str())], "API key revoked"),
-        (vec![("X-API-Key", expired_key.as_str())], "API key expired at"),
+        (
+            vec![("X-API-Key", expired_key.as_str())],
+            "API key expired at",
+        ),
     ] {
         let (status, body) = app.get_text("/export/probe", &headers).await;
         assert_eq!(status, 401, "{body}");
         let body: Value = serde_json::from_str(&body).unwrap();
         assert_eq!(body["code"], "UNAUTHENTICATED");
-        assert!(body["error"].as_str().unwrap().starts_with(message), "{body}");
+        assert!(
+            body["error"].as_str().unwrap().starts_with(message),
+            "{body}"
+        );
     }
     let (_, gfx_key) = app.add_api_key(Some(&["NL/GFX"]), false, None).await;
-    let (status, body) = app.get_text("/export/probe", &[("X-API-Key", &gfx_key)]).await;
+    let (status, body) = app
+        .get_text("/export/probe", &[("X-API-Key", &gfx_key)])
+        .await;
     assert_eq!(status, 200);
     let body: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body, json!({"parties": ["NL/GFX"], "operator": false}));
@@ -360,9 +405,19 @@ async fn pushes_need_an_active_token_of_their_party() {
 
     for (auth, http, code, message) in [
         (None, 401, 2000, "missing Authorization header"),
-        (Some("Token wrong-token".to_owned()), 401, 2000, "unknown token"),
+        (
+            Some("Token wrong-token".to_owned()),
+            401,
+            2000,
+            "unknown token",
+        ),
         (Some(format!("Token {revoked}")), 401, 2000, "token revoked"),
-        (Some(format!("Token {expired}")), 401, 2000, "token expired at "),
+        (
+            Some(format!("Token {expired}")),
+            401,
+            2000,
+            "token expired at ",
+        ),
         (
             Some(format!("Token {other_party}")),
             404,
@@ -370,9 +425,15 @@ async fn pushes_need_an_active_token_of_their_party() {
             "party NL/GFX is not writable with this token",
         ),
     ] {
-        let answer = app.ocpi_as("PUT", &path, Some(&body), auth.as_deref()).await;
+        let answer = app
+            .ocpi_as("PUT", &path, Some(&body), auth.as_deref())
+            .await;
         assert_eq!((answer.status, answer.code()), (http, code), "{auth:?}");
-        assert!(answer.message().starts_with(message), "{}", answer.message());
+        assert!(
+            answer.message().starts_with(message),
+            "{}",
+            answer.message()
+        );
     }
     let stored = app.sqlite_column("SELECT ocpi_id FROM location").await;
     assert!(stored.is_empty(), "{stored:?}");

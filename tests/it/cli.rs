@@ -38,7 +38,17 @@ async fn tokens_are_added_listed_rotated_and_revoked_without_echoing_secrets() {
 
     let added = chargegraph(
         &url,
-        &["token", "add", "--party", "NL/GFX", "--label", "gfx-prod", "--strict", "--expires", "30d"],
+        &[
+            "token",
+            "add",
+            "--party",
+            "NL/GFX",
+            "--label",
+            "gfx-prod",
+            "--strict",
+            "--expires",
+            "30d",
+        ],
         &[],
     )
     .await;
@@ -68,7 +78,10 @@ async fn tokens_are_added_listed_rotated_and_revoked_without_echoing_secrets() {
     let new_secret = text(&rotated.stdout).trim().to_owned();
     assert_ne!(new_secret, secret);
     let note = text(&rotated.stderr);
-    assert!(note.contains("token 3 replaces token 2, which keeps working until"), "{note}");
+    assert!(
+        note.contains("token 3 replaces token 2, which keeps working until"),
+        "{note}"
+    );
     assert!(note.contains("(grace 1h)"), "{note}");
     // Both work during the grace period.
     for token in [&secret, &new_secret] {
@@ -87,7 +100,11 @@ async fn tokens_are_added_listed_rotated_and_revoked_without_echoing_secrets() {
     let auth = format!("Token {new_secret}");
     let refused = app.ocpi_as("PUT", &path, Some(&body), Some(&auth)).await;
     assert_eq!((refused.status, refused.code()), (401, 2000));
-    assert!(refused.message().starts_with("token expired at "), "{}", refused.message());
+    assert!(
+        refused.message().starts_with("token expired at "),
+        "{}",
+        refused.message()
+    );
 
     let revoked = chargegraph(&url, &["token", "revoke", "4"], &[]).await;
     assert!(revoked.status.success());
@@ -105,7 +122,9 @@ async fn api_keys_are_added_listed_and_revoked_without_echoing_secrets() {
     let url = app.state.config.database_url.clone();
     let added = chargegraph(
         &url,
-        &["apikey", "add", "--party", "NL/GFX", "--party", "BE/BEC", "--label", "board"],
+        &[
+            "apikey", "add", "--party", "NL/GFX", "--party", "BE/BEC", "--label", "board",
+        ],
         &[],
     )
     .await;
@@ -121,11 +140,18 @@ async fn api_keys_are_added_listed_and_revoked_without_echoing_secrets() {
     assert_eq!(status, 200);
     let list = text(&chargegraph(&url, &["apikey", "list"], &[]).await.stdout);
     assert!(!list.contains(&key));
-    let rows: Vec<Vec<&str>> = list.lines().skip(1).map(|l| l.split('\t').collect()).collect();
+    let rows: Vec<Vec<&str>> = list
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').collect())
+        .collect();
     assert_eq!(rows[0][..4], ["1", "board", "NL/GFX,BE/BEC", "false"]);
     assert_eq!(rows[1][..4], ["2", "-", "*", "true"]);
 
-    assert!(chargegraph(&url, &["apikey", "revoke", "1"], &[]).await.status.success());
+    assert!(chargegraph(&url, &["apikey", "revoke", "1"], &[])
+        .await
+        .status
+        .success());
     let (status, response) = app
         .graphql_with("{ __typename }", Value::Null, &[("X-API-Key", &key)])
         .await;
@@ -161,12 +187,19 @@ async fn config_check_prints_the_effective_configuration_with_secrets_redacted()
         Some("postgres://cg:***@db.internal:5432/cg")
     );
     assert_eq!(config["jwt_hs256_secret"].as_str(), Some("***"));
-    assert_eq!(config["max_page_size"].as_integer(), Some(75), "the variable wins");
+    assert_eq!(
+        config["max_page_size"].as_integer(),
+        Some(75),
+        "the variable wins"
+    );
     assert_eq!(
         config["cors_allowed_origins"].as_array().unwrap()[0].as_str(),
         Some("https://board.example")
     );
-    assert_eq!(config["token_rotation_grace_secs"].as_integer(), Some(86_400));
+    assert_eq!(
+        config["token_rotation_grace_secs"].as_integer(),
+        Some(86_400)
+    );
 
     let exposed = chargegraph(
         "sqlite::memory:",
@@ -175,7 +208,9 @@ async fn config_check_prints_the_effective_configuration_with_secrets_redacted()
     )
     .await;
     assert!(!exposed.status.success());
-    assert!(text(&exposed.stderr).contains("refusing to serve GraphQL without auth on 0.0.0.0:8080"));
+    assert!(
+        text(&exposed.stderr).contains("refusing to serve GraphQL without auth on 0.0.0.0:8080")
+    );
 }
 
 #[tokio::test]
@@ -194,7 +229,8 @@ async fn serving_open_graphql_off_loopback_is_refused_unless_allowed() {
 
 /// The configuration keys in the README's table, in order.
 fn readme_keys() -> Vec<String> {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     let section = readme
         .split("## Configuration")
         .nth(1)
@@ -204,7 +240,14 @@ fn readme_keys() -> Vec<String> {
         .skip_while(|l| !l.starts_with("| key"))
         .skip(2)
         .take_while(|l| l.starts_with('|'))
-        .map(|l| l.split('|').nth(1).unwrap().trim().trim_matches('`').to_owned())
+        .map(|l| {
+            l.split('|')
+                .nth(1)
+                .unwrap()
+                .trim()
+                .trim_matches('`')
+                .to_owned()
+        })
         .collect()
 }
 
@@ -215,16 +258,24 @@ fn readme_lists_every_configuration_key_with_its_variable_and_default() {
     let mut listed = readme_keys();
     keys.sort();
     listed.sort();
-    assert_eq!(listed, keys, "README configuration table vs Config::default()");
+    assert_eq!(
+        listed, keys,
+        "README configuration table vs Config::default()"
+    );
 
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     for (key, value) in defaults.as_object().unwrap() {
         let row = readme
             .lines()
             .find(|l| l.starts_with(&format!("| `{key}` |")))
             .unwrap();
         let cells: Vec<&str> = row.split('|').map(str::trim).collect();
-        assert_eq!(cells[2], format!("`CHARGEGRAPH_{}`", key.to_uppercase()), "{row}");
+        assert_eq!(
+            cells[2],
+            format!("`CHARGEGRAPH_{}`", key.to_uppercase()),
+            "{row}"
+        );
         let shown = match value {
             Value::String(s) => format!("`{s}`"),
             Value::Null => cells[3].to_owned(),
@@ -261,7 +312,8 @@ async fn backup_while_serving_makes_a_database_that_opens_and_holds_the_data() {
             let mut answered = 0;
             for i in 0..40 {
                 let status = if i % 2 == 0 { "CHARGING" } else { "AVAILABLE" };
-                let url = format!("{base}/ocpi/2.1.1/locations/NL/GFX/{LOCATION}/BE-BEC-E041503001");
+                let url =
+                    format!("{base}/ocpi/2.1.1/locations/NL/GFX/{LOCATION}/BE-BEC-E041503001");
                 let response = client
                     .patch(url)
                     .header("Authorization", format!("Token {token}"))

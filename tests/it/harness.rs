@@ -446,7 +446,10 @@ impl TestApp {
         }
         let response = request.send().await.expect("graphql request sent");
         let status = response.status().as_u16();
-        (status, response.json().await.expect("graphql answer is JSON"))
+        (
+            status,
+            response.json().await.expect("graphql answer is JSON"),
+        )
     }
 
     /// GETs a path; the HTTP status and the body as text.
@@ -529,7 +532,10 @@ impl Subscription {
     pub async fn closed(&mut self, timeout: Duration) -> Option<u16> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            match tokio::time::timeout_at(deadline, self.ws.next()).await.ok()? {
+            match tokio::time::timeout_at(deadline, self.ws.next())
+                .await
+                .ok()?
+            {
                 Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
                 Some(Ok(_)) => continue,
                 _ => return None,

@@ -21,7 +21,10 @@ async fn healthz_answers_and_readyz_compares_migrations() {
     let ready: Value = serde_json::from_str(&body).unwrap();
     use migration::MigratorTrait;
     let expected = migration::Migrator::migrations().len();
-    assert_eq!(ready["migrations"], json!({"applied": expected, "expected": expected}));
+    assert_eq!(
+        ready["migrations"],
+        json!({"applied": expected, "expected": expected})
+    );
 
     use sea_orm::ConnectionTrait;
     app.state
@@ -107,7 +110,9 @@ async fn metrics_count_a_known_workload_exactly() {
         let (status, _) = app.graphql_with(named, json!({}), &[]).await;
         assert_eq!(status, 200);
     }
-    let (_, failed) = app.graphql_with("query Broken { nope }", json!({}), &[]).await;
+    let (_, failed) = app
+        .graphql_with("query Broken { nope }", json!({}), &[])
+        .await;
     assert!(failed.get("errors").is_some());
 
     let m = scrape(&app).await;
@@ -119,24 +124,39 @@ async fn metrics_count_a_known_workload_exactly() {
     assert_eq!(pushes("rejected", 200, 2001), 1.0);
     assert_eq!(pushes("unauthorized", 401, 2000), 1.0);
     assert_eq!(
-        sample(&m, "chargegraph_push_duration_seconds_count{module=locations}"),
+        sample(
+            &m,
+            "chargegraph_push_duration_seconds_count{module=locations}"
+        ),
         6.0
     );
     assert_eq!(
-        sample(&m, "chargegraph_inbox_rejects_total{module=locations,status_code=2001}"),
+        sample(
+            &m,
+            "chargegraph_inbox_rejects_total{module=locations,status_code=2001}"
+        ),
         1.0
     );
     assert_eq!(sample(&m, "chargegraph_open_subscriptions{}"), 1.0);
     assert_eq!(
-        sample(&m, "chargegraph_events_delivered_total{subscription=evseStatusChanged}"),
+        sample(
+            &m,
+            "chargegraph_events_delivered_total{subscription=evseStatusChanged}"
+        ),
         2.0
     );
     assert_eq!(
-        sample(&m, "chargegraph_graphql_operations_total{operation=Board,outcome=ok}"),
+        sample(
+            &m,
+            "chargegraph_graphql_operations_total{operation=Board,outcome=ok}"
+        ),
         2.0
     );
     assert_eq!(
-        sample(&m, "chargegraph_graphql_duration_seconds_count{operation=Board}"),
+        sample(
+            &m,
+            "chargegraph_graphql_duration_seconds_count{operation=Board}"
+        ),
         2.0
     );
     // A document that fails validation never executes: it is not an operation.
@@ -149,7 +169,10 @@ async fn metrics_count_a_known_workload_exactly() {
         if open == 0.0 {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "subscription still counted open");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "subscription still counted open"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -157,7 +180,7 @@ async fn metrics_count_a_known_workload_exactly() {
 #[tokio::test]
 async fn an_unauthenticated_flood_gets_429_envelopes_and_recovers_while_a_cpo_pushes_on() {
     let app = TestApp::spawn_with(|c| {
-        c.rate_limit_anonymous_per_minute = 120;
+        c.rate_limit_anonymous_per_minute = 60;
         c.rate_limit_anonymous_burst = 5;
     })
     .await;
@@ -165,23 +188,41 @@ async fn an_unauthenticated_flood_gets_429_envelopes_and_recovers_while_a_cpo_pu
     assert_eq!(app.put_location(LOCATION, &body).await.status, 201);
     let path = format!("/ocpi/2.1.1/locations/NL/GFX/{LOCATION}/{EVSE}");
     let mut refused = Vec::new();
+    let started = std::time::Instant::now();
     for i in 0..40 {
         let answer = app
-            .ocpi_as("PATCH", &path, Some(r#"{"status": "BLOCKED"}"#), Some("Token guessed"))
+            .ocpi_as(
+                "PATCH",
+                &path,
+                Some(r#"{"status": "BLOCKED"}"#),
+                Some("Token guessed"),
+            )
             .await;
         refused.push((answer.status, answer.code()));
         if answer.status == 429 {
-            assert_eq!(answer.message(), "too many requests without valid credentials; retry later");
+            assert_eq!(
+                answer.message(),
+                "too many requests without valid credentials; retry later"
+            );
         }
         // The CPO's own pushes are never limited.
         let status = if i % 2 == 0 { "CHARGING" } else { "AVAILABLE" };
-        let ok = app.patch_evse(LOCATION, EVSE, &format!(r#"{{"status": "{status}"}}"#)).await;
+        let ok = app
+            .patch_evse(LOCATION, EVSE, &format!(r#"{{"status": "{status}"}}"#))
+            .await;
         assert_eq!((ok.status, ok.code()), (200, 1000), "CPO push {i} refused");
     }
     let unauthorized = refused.iter().filter(|r| **r == (401, 2000)).count();
     let limited = refused.iter().filter(|r| **r == (429, 2000)).count();
     assert_eq!(unauthorized + limited, 40, "{refused:?}");
-    assert!((5..=8).contains(&unauthorized), "burst of 5 plus refill: {refused:?}");
+    // The burst of 5, then one a second: a slow machine lets a few more through.
+    let refills = started.elapsed().as_secs_f64().ceil() as usize;
+    assert!(unauthorized <= 5 + refills, "{refills}s: {refused:?}");
+    assert!(
+        limited >= (40 - 5usize).saturating_sub(refills),
+        "{refills}s: {refused:?}"
+    );
+    assert!(limited > 0);
     assert_eq!(refused[..5], [(401, 2000); 5]);
 
     // Only the 401s are in the inbox; the flood beyond the limit is not stored.
@@ -190,17 +231,25 @@ async fn an_unauthenticated_flood_gets_429_envelopes_and_recovers_while_a_cpo_pu
         .await;
     assert_eq!(rows.len(), unauthorized);
 
-    // Two a second refill: a request after the wait is let through to auth again.
+    // One a second refill: a request after the wait is let through to auth again.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {
         let answer = app
-            .ocpi_as("PATCH", &path, Some(r#"{"status": "BLOCKED"}"#), Some("Token guessed"))
+            .ocpi_as(
+                "PATCH",
+                &path,
+                Some(r#"{"status": "BLOCKED"}"#),
+                Some("Token guessed"),
+            )
             .await;
         if answer.status == 401 {
             break;
         }
         assert_eq!(answer.status, 429);
-        assert!(tokio::time::Instant::now() < deadline, "limit never recovered");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "limit never recovered"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // Every 429 is counted, those of the recovery loop too.
@@ -226,14 +275,22 @@ async fn graphql_is_rate_limited_per_api_key_and_per_address_without_one() {
     let query = "{ __typename }";
     let mut statuses = Vec::new();
     for _ in 0..6 {
-        statuses.push(app.graphql_with(query, json!({}), &[("X-API-Key", &first)]).await.0);
+        statuses.push(
+            app.graphql_with(query, json!({}), &[("X-API-Key", &first)])
+                .await
+                .0,
+        );
     }
     assert_eq!(statuses, [200, 200, 200, 200, 429, 429]);
-    let (status, response) = app.graphql_with(query, json!({}), &[("X-API-Key", &first)]).await;
+    let (status, response) = app
+        .graphql_with(query, json!({}), &[("X-API-Key", &first)])
+        .await;
     assert_eq!(status, 429);
     assert_eq!(response["errors"][0]["extensions"]["code"], "RATE_LIMITED");
     // Another key has its own allowance.
-    let (status, _) = app.graphql_with(query, json!({}), &[("X-API-Key", &second)]).await;
+    let (status, _) = app
+        .graphql_with(query, json!({}), &[("X-API-Key", &second)])
+        .await;
     assert_eq!(status, 200);
 
     let mut anonymous = Vec::new();
@@ -250,15 +307,24 @@ async fn pushes_after_the_shutdown_began_are_answered_503_and_not_applied() {
     app.state.shutdown.begin();
     let answer = app.put_location(LOCATION, &body).await;
     assert_eq!((answer.status, answer.code()), (503, 3000));
-    assert_eq!(answer.message(), "server is shutting down; push not applied");
-    assert!(app.sqlite_column("SELECT ocpi_id FROM location").await.is_empty());
+    assert_eq!(
+        answer.message(),
+        "server is shutting down; push not applied"
+    );
+    assert!(app
+        .sqlite_column("SELECT ocpi_id FROM location")
+        .await
+        .is_empty());
     // Kept whole in the inbox, so it can be replayed.
     let kept = app
         .sqlite_column("SELECT body FROM inbox WHERE outcome = 'unavailable'")
         .await;
     assert_eq!(kept, [body]);
     let (status, ready) = app.get_text("/readyz", &[]).await;
-    assert_eq!((status, ready.as_str()), (503, r#"{"status":"shutting down"}"#));
+    assert_eq!(
+        (status, ready.as_str()),
+        (503, r#"{"status":"shutting down"}"#)
+    );
 }
 
 #[tokio::test]
@@ -272,7 +338,10 @@ async fn cors_allows_only_the_configured_origins() {
             .request(reqwest::Method::OPTIONS, app.url("/graphql"))
             .header("Origin", origin)
             .header("Access-Control-Request-Method", "POST")
-            .header("Access-Control-Request-Headers", "authorization,content-type")
+            .header(
+                "Access-Control-Request-Headers",
+                "authorization,content-type",
+            )
             .send()
     };
     let allowed = preflight("https://board.example").await.unwrap();
@@ -281,7 +350,10 @@ async fn cors_allows_only_the_configured_origins() {
         "https://board.example"
     );
     let refused = preflight("https://evil.example").await.unwrap();
-    assert!(refused.headers().get("access-control-allow-origin").is_none());
+    assert!(refused
+        .headers()
+        .get("access-control-allow-origin")
+        .is_none());
 }
 
 #[tokio::test]
@@ -292,10 +364,19 @@ async fn graphql_bodies_over_the_limit_are_refused_and_ocpi_keeps_its_own_limit(
     })
     .await;
     let big = json!({"query": format!("{{ __typename }} #{}", "x".repeat(2000))});
-    let response = app.client.post(app.url("/graphql")).json(&big).send().await.unwrap();
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .json(&big)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status().as_u16(), 413);
     let path = format!("/ocpi/2.1.1/locations/NL/GFX/{LOCATION}");
     let answer = app.ocpi("PUT", &path, Some(&"x".repeat(5000))).await;
     assert_eq!((answer.status, answer.code()), (413, 2000));
-    assert_eq!(answer.message(), "request body is over the limit of 4096 bytes");
+    assert_eq!(
+        answer.message(),
+        "request body is over the limit of 4096 bytes"
+    );
 }

@@ -36,9 +36,15 @@ async fn pushes_during_sigterm_are_stored_and_answered_or_refused_and_absent() {
     let db = TestDb::create().await;
     let store = Store::connect(&StoreOptions::new(db.url())).await.unwrap();
     let token = format!("sigterm-{}", uuid::Uuid::new_v4().simple());
-    tokens::insert(&store, &hash_token(&token), None, &[Party::new("NL", "GFX")], false)
-        .await
-        .unwrap();
+    tokens::insert(
+        &store,
+        &hash_token(&token),
+        None,
+        &[Party::new("NL", "GFX")],
+        false,
+    )
+    .await
+    .unwrap();
 
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_chargegraph"))
         .arg("serve")
@@ -55,10 +61,16 @@ async fn pushes_during_sigterm_are_stored_and_answered_or_refused_and_absent() {
     let pid = child.id().expect("a pid");
     let (addr, log) = read_log(child.stderr.take().unwrap()).await;
 
-    let mut subscription = subscribe_at(addr, "subscription { evseStatusChanged { status } }", json!({})).await;
+    let mut subscription = subscribe_at(
+        addr,
+        "subscription { evseStatusChanged { status } }",
+        json!({}),
+    )
+    .await;
 
     let answered = Arc::new(AtomicUsize::new(0));
-    let template: Value = serde_json::from_str(&fixture("greenflux/push_session_put.json")).unwrap();
+    let template: Value =
+        serde_json::from_str(&fixture("greenflux/push_session_put.json")).unwrap();
     let mut workers = Vec::new();
     for worker in 0..WORKERS {
         let (answered, template, token) = (answered.clone(), template.clone(), token.clone());
@@ -68,7 +80,10 @@ async fn pushes_during_sigterm_are_stored_and_answered_or_refused_and_absent() {
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while answered.load(Ordering::SeqCst) < BEFORE_SIGNAL {
-        assert!(tokio::time::Instant::now() < deadline, "pushes are not answered");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "pushes are not answered"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let killed = std::process::Command::new("kill")
@@ -77,7 +92,10 @@ async fn pushes_during_sigterm_are_stored_and_answered_or_refused_and_absent() {
         .unwrap();
     assert!(killed.success());
 
-    assert_eq!(subscription.closed(Duration::from_secs(10)).await, Some(1001));
+    assert_eq!(
+        subscription.closed(Duration::from_secs(10)).await,
+        Some(1001)
+    );
     let mut outcomes = Vec::new();
     for worker in workers {
         let done = tokio::time::timeout(Duration::from_secs(60), worker).await;
@@ -108,7 +126,11 @@ async fn pushes_during_sigterm_are_stored_and_answered_or_refused_and_absent() {
             other => panic!("{id}: unexpected answer {other:?}"),
         }
     }
-    assert_eq!(stored.len(), counts[0], "nothing stored beyond what was answered 1000");
+    assert_eq!(
+        stored.len(),
+        counts[0],
+        "nothing stored beyond what was answered 1000"
+    );
     assert!(counts[0] >= BEFORE_SIGNAL);
     eprintln!(
         "sigterm under load: {} stored and answered 1000, {} answered 503, {} not reached",
@@ -121,9 +143,7 @@ async fn pushes_during_sigterm_are_stored_and_answered_or_refused_and_absent() {
 }
 
 /// Waits for the JSON "listening" line; returns the address and the log so far and after.
-async fn read_log(
-    stderr: tokio::process::ChildStderr,
-) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
+async fn read_log(stderr: tokio::process::ChildStderr) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
     let log = Arc::new(Mutex::new(Vec::new()));
     let (found, addr) = tokio::sync::oneshot::channel();
     let lines = log.clone();
@@ -133,7 +153,8 @@ async fn read_log(
         while let Ok(Some(line)) = reader.next_line().await {
             if let Ok(entry) = serde_json::from_str::<Value>(&line) {
                 if entry["fields"]["message"] == "listening" {
-                    if let (Some(tx), Some(addr)) = (found.take(), entry["fields"]["addr"].as_str()) {
+                    if let (Some(tx), Some(addr)) = (found.take(), entry["fields"]["addr"].as_str())
+                    {
                         let _ = tx.send(addr.parse::<SocketAddr>().unwrap());
                     }
                 }
