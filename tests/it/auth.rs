@@ -450,3 +450,14 @@ async fn token_id(app: &TestApp, secret: &str) -> i64 {
         other => panic!("token not active: {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn with_auth_on_a_request_without_access_data_sees_nothing() {
+    let (app, _) = app_with_two_parties().await;
+    // The schema itself, executed without the gate: its default scope is NONE.
+    let schema = chargegraph::app::schema(&app.state);
+    let response = schema.execute(BOTH_LOCATIONS).await;
+    assert!(response.errors.is_empty(), "{:?}", response.errors);
+    let data = response.data.into_json().unwrap();
+    assert_eq!(data, json!({"gfx": null, "bec": null}));
+}

@@ -137,7 +137,15 @@ async fn pushes_during_sigterm_are_stored_and_answered_or_refused_and_absent() {
         counts[0], counts[1], counts[2]
     );
 
-    let log = log.lock().unwrap().join("\n");
+    let lines = log.lock().unwrap().clone();
+    let warning = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| l["fields"]["message"] == "push refused")
+        .expect("the refused push is logged");
+    assert_eq!(warning["span"]["request_id"], "it-request-42", "{warning}");
+    assert_eq!(warning["spans"][0]["name"], "request", "{warning}");
+    let log = lines.join("\n");
     assert!(log.contains("shutting down"), "{log}");
     assert!(!log.contains(&token), "a token was logged");
 }
