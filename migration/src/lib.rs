@@ -5,6 +5,8 @@ pub use sea_orm_migration::prelude::*;
 mod m20261203_000001_init;
 mod m20261203_000002_tariff;
 mod m20261203_000003_session_stamps;
+mod m20261204_020001_location_geo;
+mod m20261204_020002_read_indexes;
 
 /// Runs every chargegraph migration in order.
 pub struct Migrator;
@@ -16,6 +18,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_init::Migration),
             Box::new(m20261203_000002_tariff::Migration),
             Box::new(m20261203_000003_session_stamps::Migration),
+            Box::new(m20261204_020001_location_geo::Migration),
+            Box::new(m20261204_020002_read_indexes::Migration),
         ]
     }
 }
