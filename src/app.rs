@@ -64,6 +64,7 @@ pub fn schema(state: &AppState) -> graphql::AppSchema {
         max_complexity: config.graphql_max_complexity,
         introspection: config.graphql_introspection,
         apq_cache_size: config.graphql_apq_cache_size,
+        ..graphql::Limits::default()
     };
     graphql::build_schema(state.store.clone(), state.events.clone(), limits)
 }

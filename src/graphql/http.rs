@@ -312,7 +312,11 @@ pub async fn execute(schema: AppSchema, request: axum::extract::Request) -> Resp
 }
 
 fn respond(media: Media, response: async_graphql::Response) -> Response {
-    let request_error = response.data == async_graphql::Value::Null && !response.errors.is_empty();
+    // A request error never reached execution: no data, and no error has a
+    // path. A field error that nulled the whole data still has its path.
+    let request_error = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
     let first_code = response.errors.first().and_then(code_of).map(str::to_owned);
     let status = match (first_code.as_deref(), media) {
         (Some(error::METHOD_NOT_ALLOWED), _) => StatusCode::METHOD_NOT_ALLOWED,

@@ -417,36 +417,42 @@ impl Loader<(Place, PlaceList)> for PlaceCounts {
     }
 }
 
+/// A loader that gathers keys for `delay` before running one batch.
+fn batched<T: Send + Sync + 'static>(loader: T, delay: std::time::Duration) -> DataLoader<T> {
+    DataLoader::new(loader, tokio::spawn).delay(delay)
+}
+
 /// Registers every loader on a schema under construction.
 pub fn register<Q, M, S>(
     builder: async_graphql::SchemaBuilder<Q, M, S>,
     store: &Store,
+    delay: std::time::Duration,
 ) -> async_graphql::SchemaBuilder<Q, M, S> {
     let s = || store.clone();
     builder
-        .data(DataLoader::new(ById::<entity::location::Entity>::new(s()), tokio::spawn))
-        .data(DataLoader::new(ById::<evse::Entity>::new(s()), tokio::spawn))
-        .data(DataLoader::new(ById::<connector::Entity>::new(s()), tokio::spawn))
-        .data(DataLoader::new(ById::<evse_status_history::Entity>::new(s()), tokio::spawn))
-        .data(DataLoader::new(ById::<session::Entity>::new(s()), tokio::spawn))
-        .data(DataLoader::new(ById::<session_event::Entity>::new(s()), tokio::spawn))
-        .data(DataLoader::new(ById::<charging_period::Entity>::new(s()), tokio::spawn))
-        .data(DataLoader::new(ById::<cdr::Entity>::new(s()), tokio::spawn))
-        .data(DataLoader::new(ById::<tariff::Entity>::new(s()), tokio::spawn))
-        .data(DataLoader::new(ById::<entity::notification::Entity>::new(s()), tokio::spawn))
-        .data(DataLoader::new(EvsesByLocation(s()), tokio::spawn))
-        .data(DataLoader::new(ConnectorsByEvse(s()), tokio::spawn))
-        .data(DataLoader::new(StatusCountsByLocation(s()), tokio::spawn))
-        .data(DataLoader::new(StatusHistoryPages(s()), tokio::spawn))
-        .data(DataLoader::new(StatusHistoryCounts(s()), tokio::spawn))
-        .data(DataLoader::new(AvailabilityHistory(s()), tokio::spawn))
-        .data(DataLoader::new(TimelinePages(s()), tokio::spawn))
-        .data(DataLoader::new(TimelineCounts(s()), tokio::spawn))
-        .data(DataLoader::new(AppliedEvents(s()), tokio::spawn))
-        .data(DataLoader::new(ChargingPeriods(s()), tokio::spawn))
-        .data(DataLoader::new(SessionsByRef(s()), tokio::spawn))
-        .data(DataLoader::new(CdrsBySession(s()), tokio::spawn))
-        .data(DataLoader::new(TariffsByRef(s()), tokio::spawn))
-        .data(DataLoader::new(PlacePages(s()), tokio::spawn))
-        .data(DataLoader::new(PlaceCounts(s()), tokio::spawn))
+        .data(batched(ById::<entity::location::Entity>::new(s()), delay))
+        .data(batched(ById::<evse::Entity>::new(s()), delay))
+        .data(batched(ById::<connector::Entity>::new(s()), delay))
+        .data(batched(ById::<evse_status_history::Entity>::new(s()), delay))
+        .data(batched(ById::<session::Entity>::new(s()), delay))
+        .data(batched(ById::<session_event::Entity>::new(s()), delay))
+        .data(batched(ById::<charging_period::Entity>::new(s()), delay))
+        .data(batched(ById::<cdr::Entity>::new(s()), delay))
+        .data(batched(ById::<tariff::Entity>::new(s()), delay))
+        .data(batched(ById::<entity::notification::Entity>::new(s()), delay))
+        .data(batched(EvsesByLocation(s()), delay))
+        .data(batched(ConnectorsByEvse(s()), delay))
+        .data(batched(StatusCountsByLocation(s()), delay))
+        .data(batched(StatusHistoryPages(s()), delay))
+        .data(batched(StatusHistoryCounts(s()), delay))
+        .data(batched(AvailabilityHistory(s()), delay))
+        .data(batched(TimelinePages(s()), delay))
+        .data(batched(TimelineCounts(s()), delay))
+        .data(batched(AppliedEvents(s()), delay))
+        .data(batched(ChargingPeriods(s()), delay))
+        .data(batched(SessionsByRef(s()), delay))
+        .data(batched(CdrsBySession(s()), delay))
+        .data(batched(TariffsByRef(s()), delay))
+        .data(batched(PlacePages(s()), delay))
+        .data(batched(PlaceCounts(s()), delay))
 }

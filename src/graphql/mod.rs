@@ -54,6 +54,9 @@ pub struct Limits {
     pub introspection: bool,
     /// How many automatic persisted queries the in-memory LRU keeps.
     pub apq_cache_size: usize,
+    /// How long a DataLoader gathers keys before it runs one batch: a list
+    /// level costs one statement when its rows all ask within this window.
+    pub loader_delay: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -64,6 +67,7 @@ impl Default for Limits {
             max_complexity: 10_000,
             introspection: true,
             apq_cache_size: 1_000,
+            loader_delay: std::time::Duration::from_millis(1),
         }
     }
 }
@@ -71,7 +75,7 @@ impl Default for Limits {
 /// Builds the schema over a store and the process's event fan-out.
 pub fn build_schema(store: Store, events: Events, limits: Limits) -> AppSchema {
     let builder = Schema::build(QueryRoot::default(), EmptyMutation, SubscriptionRoot);
-    let mut builder = loaders::register(builder, &store)
+    let mut builder = loaders::register(builder, &store, limits.loader_delay)
         .data(store)
         .data(events)
         .data(limits)

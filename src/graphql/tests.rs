@@ -1,5 +1,7 @@
 use super::*;
 
+mod read_api;
+
 #[tokio::test]
 async fn schema_graphql_is_current() {
     let dir = tempfile::tempdir().unwrap();

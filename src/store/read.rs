@@ -75,19 +75,21 @@ impl Scope {
 
     /// The condition on a table's upper-cased party columns.
     fn condition<C: ColumnTrait>(&self, country_code_key: C, party_id_key: C) -> Condition {
+        // Always an AND group, so that filters added after it narrow it.
         let Some(parties) = &self.0 else {
             return Condition::all();
         };
         if parties.is_empty() {
             return Condition::all().add(Expr::val(1).eq(0));
         }
-        parties.iter().fold(Condition::any(), |any, p| {
+        let any = parties.iter().fold(Condition::any(), |any, p| {
             any.add(
                 Condition::all()
                     .add(country_code_key.eq(p.country_code.as_str()))
                     .add(party_id_key.eq(p.party_id.as_str())),
             )
-        })
+        });
+        Condition::all().add(any)
     }
 }
 
@@ -632,15 +634,18 @@ fn near_condition(near: &Near) -> Condition {
     cond
 }
 
-/// The haversine value between a row and a point, as SQL arithmetic.
+/// The haversine value between a row and a point, as SQL arithmetic:
+/// a quarter of the squared chord between their unit vectors.
 fn haversine_sql(point: Point) -> SimpleExpr {
     let [x, y, z] = point.unit();
-    Expr::cust_with_values(
-        "(((location.geo_x - $1) * (location.geo_x - $1) \
-         + (location.geo_y - $2) * (location.geo_y - $2) \
-         + (location.geo_z - $3) * (location.geo_z - $3)) / 4.0)",
-        [x, y, z],
-    )
+    let square = |column: location::Column, v: f64| {
+        let diff = || Expr::col((location::Entity, column)).sub(v);
+        diff().mul(diff())
+    };
+    square(location::Column::GeoX, x)
+        .add(square(location::Column::GeoY, y))
+        .add(square(location::Column::GeoZ, z))
+        .div(4.0)
 }
 
 /// How a page of locations is sorted.
