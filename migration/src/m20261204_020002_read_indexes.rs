@@ -12,8 +12,16 @@ pub struct Migration;
 const INDEXES: &[(&str, &str, &str)] = &[
     ("ix_location_postal_code", "location", "postal_code"),
     ("ix_location_publish", "location", "publish"),
-    ("ix_location_coordinates", "location", "latitude_deg, longitude_deg"),
-    ("ix_location_name_order", "location", "COALESCE(name, ''), id"),
+    (
+        "ix_location_coordinates",
+        "location",
+        "latitude_deg, longitude_deg",
+    ),
+    (
+        "ix_location_name_order",
+        "location",
+        "COALESCE(name, ''), id",
+    ),
     (
         "ix_location_updated_order",
         "location",
@@ -37,7 +45,11 @@ const INDEXES: &[(&str, &str, &str)] = &[
     ),
     ("ix_cdr_currency", "cdr", "currency"),
     ("ix_cdr_credit", "cdr", "credit"),
-    ("ix_notification_station", "notification", "charge_station_id"),
+    (
+        "ix_notification_station",
+        "notification",
+        "charge_station_id",
+    ),
     ("ix_notification_location", "notification", "location_id"),
     ("ix_notification_level", "notification", "level"),
     ("ix_notification_action", "notification", "message_action"),

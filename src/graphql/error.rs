@@ -10,7 +10,7 @@ use std::sync::Arc;
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation,
 };
-use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{
     ErrorExtensions, Response, ServerError, ServerResult, ValidationResult, Value, Variables,
 };
@@ -140,6 +140,52 @@ impl Extension for ErrorCodes {
             }
             errors
         })
+    }
+}
+
+/// Refuses `__schema` and `__type` when introspection is switched off
+/// (async-graphql would answer them with null, which looks like an empty
+/// schema rather than a refusal).
+pub struct NoIntrospection;
+
+impl ExtensionFactory for NoIntrospection {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(NoIntrospection)
+    }
+}
+
+fn asks_introspection(set: &SelectionSet) -> bool {
+    set.items.iter().any(|item| match &item.node {
+        Selection::Field(f) => matches!(f.node.name.node.as_str(), "__schema" | "__type"),
+        Selection::InlineFragment(i) => asks_introspection(&i.node.selection_set.node),
+        Selection::FragmentSpread(_) => false,
+    })
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for NoIntrospection {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let doc = next.run(ctx, query, variables).await?;
+        let in_operations = doc
+            .operations
+            .iter()
+            .any(|(_, op)| asks_introspection(&op.node.selection_set.node));
+        let in_fragments = doc
+            .fragments
+            .values()
+            .any(|f| asks_introspection(&f.node.selection_set.node));
+        if in_operations || in_fragments {
+            let mut err = ServerError::new("introspection is disabled on this server", None);
+            set_code(&mut err, GRAPHQL_VALIDATION_FAILED);
+            return Err(err);
+        }
+        Ok(doc)
     }
 }
 

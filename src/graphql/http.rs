@@ -218,7 +218,10 @@ impl Params {
         };
         Ok(Params {
             query: pairs.get("query").cloned(),
-            operation_name: pairs.get("operationName").cloned().filter(|n| !n.is_empty()),
+            operation_name: pairs
+                .get("operationName")
+                .cloned()
+                .filter(|n| !n.is_empty()),
             variables: json_map("variables")?,
             extensions: json_map("extensions")?,
         })
@@ -251,7 +254,10 @@ impl Params {
 
 /// Whether the content type is JSON in UTF-8 (or without a charset).
 fn is_json(headers: &HeaderMap) -> bool {
-    let Some(ct) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+    let Some(ct) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
         return false;
     };
     let mut parts = ct.split(';');
@@ -368,11 +374,15 @@ mod tests {
         assert_eq!(negotiate(&HeaderMap::new()), Some(Media::Json));
         assert_eq!(negotiate(&accept("*/*")), Some(Media::Json));
         assert_eq!(
-            negotiate(&accept("application/graphql-response+json, application/json;q=0.9")),
+            negotiate(&accept(
+                "application/graphql-response+json, application/json;q=0.9"
+            )),
             Some(Media::GraphqlResponse)
         );
         assert_eq!(
-            negotiate(&accept("application/graphql-response+json;q=0.5, application/json")),
+            negotiate(&accept(
+                "application/graphql-response+json;q=0.5, application/json"
+            )),
             Some(Media::Json)
         );
         assert_eq!(negotiate(&accept("text/html")), None);

@@ -286,7 +286,10 @@ impl Loader<TariffRef> for TariffsByRef {
     type Value = tariff::Model;
     type Error = LoadError;
 
-    async fn load(&self, keys: &[TariffRef]) -> Result<HashMap<TariffRef, Self::Value>, Self::Error> {
+    async fn load(
+        &self,
+        keys: &[TariffRef],
+    ) -> Result<HashMap<TariffRef, Self::Value>, Self::Error> {
         let rows = read::tariffs_by_refs(self.0.db(), keys).await?;
         Ok(rows
             .into_iter()
@@ -372,10 +375,15 @@ impl PlacePages {
                 for place in places {
                     let mine = rows
                         .iter()
-                        .filter(|r| place_of(r.location_pk, r.evse_uid.as_deref(), places).contains(place))
+                        .filter(|r| {
+                            place_of(r.location_pk, r.evse_uid.as_deref(), places).contains(place)
+                        })
                         .cloned()
                         .collect();
-                    out.insert((place.clone(), list, window.clone()), PlaceRows::Sessions(mine));
+                    out.insert(
+                        (place.clone(), list, window.clone()),
+                        PlaceRows::Sessions(mine),
+                    );
                 }
             }
             PlaceList::Cdrs => {
@@ -383,7 +391,9 @@ impl PlacePages {
                 for place in places {
                     let mine = rows
                         .iter()
-                        .filter(|r| place_of(r.location_pk, r.evse_uid.as_deref(), places).contains(place))
+                        .filter(|r| {
+                            place_of(r.location_pk, r.evse_uid.as_deref(), places).contains(place)
+                        })
                         .cloned()
                         .collect();
                     out.insert((place.clone(), list, window.clone()), PlaceRows::Cdrs(mine));
@@ -433,13 +443,19 @@ pub fn register<Q, M, S>(
         .data(batched(ById::<entity::location::Entity>::new(s()), delay))
         .data(batched(ById::<evse::Entity>::new(s()), delay))
         .data(batched(ById::<connector::Entity>::new(s()), delay))
-        .data(batched(ById::<evse_status_history::Entity>::new(s()), delay))
+        .data(batched(
+            ById::<evse_status_history::Entity>::new(s()),
+            delay,
+        ))
         .data(batched(ById::<session::Entity>::new(s()), delay))
         .data(batched(ById::<session_event::Entity>::new(s()), delay))
         .data(batched(ById::<charging_period::Entity>::new(s()), delay))
         .data(batched(ById::<cdr::Entity>::new(s()), delay))
         .data(batched(ById::<tariff::Entity>::new(s()), delay))
-        .data(batched(ById::<entity::notification::Entity>::new(s()), delay))
+        .data(batched(
+            ById::<entity::notification::Entity>::new(s()),
+            delay,
+        ))
         .data(batched(EvsesByLocation(s()), delay))
         .data(batched(ConnectorsByEvse(s()), delay))
         .data(batched(StatusCountsByLocation(s()), delay))

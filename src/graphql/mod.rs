@@ -4,7 +4,9 @@
 //! `/graphql` subscribes (graphql-transport-ws or the legacy graphql-ws);
 //! `GET /graphiql` serves GraphiQL wired to both.
 
-use async_graphql::extensions::apollo_persisted_queries::{ApolloPersistedQueries, LruCacheStorage};
+use async_graphql::extensions::apollo_persisted_queries::{
+    ApolloPersistedQueries, LruCacheStorage,
+};
 use async_graphql::http::GraphiQLSource;
 use async_graphql::{EmptyMutation, SDLExportOptions, Schema};
 use async_graphql_axum::GraphQLSubscription;
@@ -90,7 +92,9 @@ pub fn build_schema(store: Store, events: Events, limits: Limits) -> AppSchema {
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity);
     if !limits.introspection {
-        builder = builder.disable_introspection();
+        builder = builder
+            .disable_introspection()
+            .extension(error::NoIntrospection);
     }
     builder.finish()
 }

@@ -141,7 +141,9 @@ pub fn weight(first: Option<i32>, last: Option<i32>, child_complexity: usize) ->
     let size = first
         .or(last)
         .map_or(DEFAULT_PAGE_SIZE as usize, |n| n.max(0) as usize);
-    size.max(1).saturating_mul(child_complexity).saturating_add(1)
+    size.max(1)
+        .saturating_mul(child_complexity)
+        .saturating_add(1)
 }
 
 /// Declares a connection type and its edge type over a node type.
@@ -224,14 +226,26 @@ mod tests {
 
     #[test]
     fn a_first_page_reads_one_extra_row_to_know_more_exist() {
-        let (edges, info) = edges(vec![2, 3, 4], &window(2, false, true), "L", |r| by_id(*r), |_, r| r);
+        let (edges, info) = edges(
+            vec![2, 3, 4],
+            &window(2, false, true),
+            "L",
+            |r| by_id(*r),
+            |_, r| r,
+        );
         assert_eq!(edges, vec![2, 3]);
         assert!(info.has_next_page && info.has_previous_page);
     }
 
     #[test]
     fn a_last_page_is_read_backwards_and_shown_in_list_order() {
-        let (edges, info) = edges(vec![9, 8, 7], &window(2, true, false), "L", |r| by_id(*r), |_, r| r);
+        let (edges, info) = edges(
+            vec![9, 8, 7],
+            &window(2, true, false),
+            "L",
+            |r| by_id(*r),
+            |_, r| r,
+        );
         assert_eq!(edges, vec![8, 9]);
         assert!(info.has_previous_page && !info.has_next_page);
         assert_eq!(info.start_cursor, Some(cursor("L", &by_id(8))));

@@ -22,8 +22,8 @@ use super::types::{
 use crate::domain::geo::{self, Point};
 use crate::domain::Access;
 use crate::store::read::{
-    self, BoundingBox, CdrFilter, EquipmentFilter, LocationFilter, LocationHit, LocationSort,
-    Near, NotificationFilter, Position, Scope, SessionFilter, TariffFilter, TimeRange,
+    self, BoundingBox, CdrFilter, EquipmentFilter, LocationFilter, LocationHit, LocationSort, Near,
+    NotificationFilter, Position, Scope, SessionFilter, TariffFilter, TimeRange,
 };
 
 /// Lookups and connections over locations, sessions, CDRs, tariffs and notifications.
@@ -190,7 +190,9 @@ fn geo_filter(
             ));
         }
         if near.radius.is_some_and(|r| !(r >= 0.0 && r.is_finite())) {
-            return Err(bad_user_input("`radius` must be a number of metres, 0 or more"));
+            return Err(bad_user_input(
+                "`radius` must be a number of metres, 0 or more",
+            ));
         }
         filter.near = Some(Near {
             point,
@@ -199,8 +201,14 @@ fn geo_filter(
     }
     if let Some(b) = bbox {
         let corners = [
-            Point { latitude: b.north, longitude: b.east },
-            Point { latitude: b.south, longitude: b.west },
+            Point {
+                latitude: b.north,
+                longitude: b.east,
+            },
+            Point {
+                latitude: b.south,
+                longitude: b.west,
+            },
         ];
         if corners.iter().any(|p| !p.is_valid()) || b.south > b.north {
             return Err(bad_user_input(
@@ -393,9 +401,10 @@ impl StatusSummary {
         let args = PageArgs::new(first, after, last, before);
         let window = args.window(ctx, "Location", KeyKind::None)?;
         let filter = self.filter.clone();
-        let rows = read::locations_page(store(ctx)?.db(), &filter, LocationSort::Id, false, &window)
-            .await
-            .map_err(internal)?;
+        let rows =
+            read::locations_page(store(ctx)?.db(), &filter, LocationSort::Id, false, &window)
+                .await
+                .map_err(internal)?;
         let (edges, page_info) = edges(
             rows,
             &window,
@@ -703,7 +712,11 @@ impl CoreQuery {
         let rows = read::cdrs_page(store(ctx)?.db(), &filter, &window)
             .await
             .map_err(internal)?;
-        Ok(cdr_connection(rows, &window, CdrTotal::Filter(Box::new(filter))))
+        Ok(cdr_connection(
+            rows,
+            &window,
+            CdrTotal::Filter(Box::new(filter)),
+        ))
     }
 
     /// One CDR by its OCPI ids, compared case-insensitively.
@@ -743,12 +756,16 @@ impl CoreQuery {
         let rows = read::tariffs_page(store(ctx)?.db(), &filter, &window)
             .await
             .map_err(internal)?;
-        let (edges, page_info) = edges(rows, &window, "Tariff", |r: &tariff::Model| by_id(r.id), |cursor, r| {
-            TariffEdge {
+        let (edges, page_info) = edges(
+            rows,
+            &window,
+            "Tariff",
+            |r: &tariff::Model| by_id(r.id),
+            |cursor, r| TariffEdge {
                 cursor,
                 node: Tariff(r),
-            }
-        });
+            },
+        );
         Ok(TariffConnection {
             edges,
             page_info,
@@ -800,9 +817,11 @@ impl CoreQuery {
             .await
             .map_err(internal)?;
         let position = |r: &notification::Model| by_id(r.id);
-        let (edges, page_info) = edges(rows, &window, list, position, |cursor, r| NotificationEdge {
-            cursor,
-            node: Notification(r),
+        let (edges, page_info) = edges(rows, &window, list, position, |cursor, r| {
+            NotificationEdge {
+                cursor,
+                node: Notification(r),
+            }
         });
         Ok(NotificationConnection {
             edges,
@@ -880,9 +899,7 @@ async fn node(ctx: &Context<'_>, kind: NodeType, pk: i64) -> Result<Option<Node>
             .filter(|r| access.may_read(&r.country_code, &r.party_id))
             .map(|r| Node::Location(Location(r))),
         NodeType::Evse => match load::<ById<evse::Entity>, _>(ctx, pk).await? {
-            Some(r) if location_readable(ctx, r.location_pk).await? => {
-                Some(Node::Evse(Evse(r)))
-            }
+            Some(r) if location_readable(ctx, r.location_pk).await? => Some(Node::Evse(Evse(r))),
             _ => None,
         },
         NodeType::Connector => {

@@ -23,8 +23,8 @@ use super::error::{bad_user_input, internal};
 use super::ids::{global_id, KeyKind, NodeType};
 use super::loaders::{
     AppliedEvents, AvailabilityHistory, ById, CdrsBySession, ChargingPeriods, ConnectorsByEvse,
-    EvsesByLocation, LoadError, PlaceCounts, PlaceList, PlacePages, PlaceRows,
-    StatusHistoryCounts, StatusHistoryPages, TariffsByRef, TimelineCounts, TimelinePages,
+    EvsesByLocation, LoadError, PlaceCounts, PlaceList, PlacePages, PlaceRows, StatusHistoryCounts,
+    StatusHistoryPages, TariffsByRef, TimelineCounts, TimelinePages,
 };
 use super::pagination::{by_id, connection, edges, PageArgs};
 use super::scalars::{datetime, decimal, DateTime, Decimal};
@@ -459,7 +459,11 @@ pub struct StatusShare {
 impl Availability {
     /// Adds up the time between changes; `rows` hold the change in force at
     /// `from` (if any) and the changes within the range, oldest first.
-    pub fn compute(from: DateTime, to: DateTime, rows: &[evse_status_history::Model]) -> Availability {
+    pub fn compute(
+        from: DateTime,
+        to: DateTime,
+        rows: &[evse_status_history::Model],
+    ) -> Availability {
         let mut spans: Vec<(Option<String>, i64)> = Vec::new();
         let mut add = |status: &Option<String>, ms: i64| {
             if ms <= 0 {
@@ -624,12 +628,16 @@ pub fn session_connection(
     window: &read::Window,
     total: SessionTotal,
 ) -> SessionConnection {
-    let (edges, page_info) = edges(rows, window, SESSIONS, id_position(|r: &session::Model| r.id), |cursor, r| {
-        SessionEdge {
+    let (edges, page_info) = edges(
+        rows,
+        window,
+        SESSIONS,
+        id_position(|r: &session::Model| r.id),
+        |cursor, r| SessionEdge {
             cursor,
             node: Session(r),
-        }
-    });
+        },
+    );
     SessionConnection {
         edges,
         page_info,
@@ -642,14 +650,22 @@ pub fn session_window(ctx: &Context<'_>, args: &PageArgs) -> Result<read::Window
     args.window(ctx, SESSIONS, KeyKind::None)
 }
 
-async fn sessions_at(ctx: &Context<'_>, place: Place, args: &PageArgs) -> Result<SessionConnection> {
+async fn sessions_at(
+    ctx: &Context<'_>,
+    place: Place,
+    args: &PageArgs,
+) -> Result<SessionConnection> {
     let window = session_window(ctx, args)?;
     let key = (place.clone(), PlaceList::Sessions, window.clone());
     let rows = match load::<PlacePages, _>(ctx, key).await? {
         Some(PlaceRows::Sessions(rows)) => rows,
         _ => Vec::new(),
     };
-    Ok(session_connection(rows, &window, SessionTotal::Place(place)))
+    Ok(session_connection(
+        rows,
+        &window,
+        SessionTotal::Place(place),
+    ))
 }
 
 /// An OCPI charging session.
@@ -1106,13 +1122,21 @@ pub fn cdr_window(ctx: &Context<'_>, args: &PageArgs) -> Result<read::Window> {
 }
 
 /// A page of CDRs from rows in read order.
-pub fn cdr_connection(rows: Vec<cdr::Model>, window: &read::Window, total: CdrTotal) -> CdrConnection {
-    let (edges, page_info) = edges(rows, window, CDRS, id_position(|r: &cdr::Model| r.id), |cursor, r| {
-        CdrEdge {
+pub fn cdr_connection(
+    rows: Vec<cdr::Model>,
+    window: &read::Window,
+    total: CdrTotal,
+) -> CdrConnection {
+    let (edges, page_info) = edges(
+        rows,
+        window,
+        CDRS,
+        id_position(|r: &cdr::Model| r.id),
+        |cursor, r| CdrEdge {
             cursor,
             node: Cdr(r),
-        }
-    });
+        },
+    );
     CdrConnection {
         edges,
         page_info,
@@ -1254,7 +1278,10 @@ impl Cdr {
             .iter()
             .map(|id| SessionRef::new(&self.0.country_code, &self.0.party_id, id))
             .collect();
-        let found = loader.load_many(keys.iter().cloned()).await.map_err(internal)?;
+        let found = loader
+            .load_many(keys.iter().cloned())
+            .await
+            .map_err(internal)?;
         Ok(keys
             .iter()
             .filter_map(|k| found.get(k).cloned())

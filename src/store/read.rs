@@ -332,7 +332,8 @@ fn contains(column: impl ColumnTrait, text: &str) -> SimpleExpr {
             c => vec![c],
         })
         .collect();
-    Expr::expr(Func::lower(Expr::col(column))).like(LikeExpr::new(format!("%{escaped}%")).escape('\\'))
+    Expr::expr(Func::lower(Expr::col(column)))
+        .like(LikeExpr::new(format!("%{escaped}%")).escape('\\'))
 }
 
 /// `UPPER(column) IN (values)`, optionally also matching values outside `known`.
@@ -557,9 +558,10 @@ pub struct LocationFilter {
 
 impl LocationFilter {
     fn condition(&self) -> Condition {
-        let mut cond = self
-            .scope
-            .condition(location::Column::CountryCodeKey, location::Column::PartyIdKey);
+        let mut cond = self.scope.condition(
+            location::Column::CountryCodeKey,
+            location::Column::PartyIdKey,
+        );
         if let Some(party) = &self.party_id {
             cond = cond.add(location::Column::PartyIdKey.eq(party.to_uppercase()));
         }
@@ -871,8 +873,15 @@ pub async fn status_history_for_availability(
         ..Window::default()
     };
     let order = ["changed_at", "id"];
-    let mut rows =
-        pages_per_parent(db, in_force, "evse_pk", &history_sort(), &order, &last_before).await?;
+    let mut rows = pages_per_parent(
+        db,
+        in_force,
+        "evse_pk",
+        &history_sort(),
+        &order,
+        &last_before,
+    )
+    .await?;
     let within = evse_status_history::Entity::find()
         .filter(evse_status_history::Column::EvsePk.is_in(evse_pks.iter().copied()))
         .filter(evse_status_history::Column::ChangedAt.gte(from))
@@ -940,7 +949,13 @@ pub async fn sessions_by_refs(
         .await?;
     Ok(rows
         .into_iter()
-        .filter(|row| refs.contains(&SessionRef::new(&row.country_code, &row.party_id, &row.ocpi_id)))
+        .filter(|row| {
+            refs.contains(&SessionRef::new(
+                &row.country_code,
+                &row.party_id,
+                &row.ocpi_id,
+            ))
+        })
         .collect())
 }
 
@@ -955,7 +970,10 @@ pub async fn cdrs_of_sessions(
             Condition::all()
                 .add(cdr::Column::CountryCodeKey.eq(r.country_code.as_str()))
                 .add(cdr::Column::PartyIdKey.eq(r.party_id.as_str()))
-                .add(Expr::expr(Func::upper(Expr::col(cdr::Column::SessionId))).eq(r.ocpi_id.as_str())),
+                .add(
+                    Expr::expr(Func::upper(Expr::col(cdr::Column::SessionId)))
+                        .eq(r.ocpi_id.as_str()),
+                ),
         );
     }
     if refs.is_empty() {
@@ -1145,7 +1163,11 @@ pub async fn sessions_at(
     places: &[Place],
     window: &Window,
 ) -> Result<Vec<session::Model>, StoreError> {
-    let cond = place_condition(places, session::Column::LocationPk, session::Column::EvseUid);
+    let cond = place_condition(
+        places,
+        session::Column::LocationPk,
+        session::Column::EvseUid,
+    );
     let select = session::Entity::find().filter(cond);
     let sort = Sort::by_id(session::Column::Id);
     pages_per_parent(db, select, place_partition(places), &sort, &["id"], window).await
@@ -1178,7 +1200,11 @@ pub async fn sessions_at_counts(
     db: &impl ConnectionTrait,
     places: &[Place],
 ) -> Result<Vec<(Place, i64)>, StoreError> {
-    let cond = place_condition(places, session::Column::LocationPk, session::Column::EvseUid);
+    let cond = place_condition(
+        places,
+        session::Column::LocationPk,
+        session::Column::EvseUid,
+    );
     let rows: Vec<(Option<i64>, Option<String>)> = session::Entity::find()
         .select_only()
         .column(session::Column::LocationPk)
@@ -1327,7 +1353,13 @@ pub async fn tariffs_by_refs(
         .await?;
     Ok(rows
         .into_iter()
-        .filter(|row| refs.contains(&TariffRef::new(&row.country_code, &row.party_id, &row.ocpi_id)))
+        .filter(|row| {
+            refs.contains(&TariffRef::new(
+                &row.country_code,
+                &row.party_id,
+                &row.ocpi_id,
+            ))
+        })
         .collect())
 }
 
@@ -1446,9 +1478,10 @@ pub struct NotificationFilter {
 
 impl NotificationFilter {
     fn condition(&self) -> Condition {
-        let mut cond = self
-            .scope
-            .condition(notification::Column::CountryCode, notification::Column::PartyId);
+        let mut cond = self.scope.condition(
+            notification::Column::CountryCode,
+            notification::Column::PartyId,
+        );
         if let Some(party) = &self.party_id {
             cond = cond.add(notification::Column::PartyId.eq(party.to_uppercase()));
         }

@@ -33,7 +33,10 @@ async fn get(app: &TestApp, accept: Option<&str>, params: &[(&str, &str)]) -> (u
 
 async fn read(response: reqwest::Response) -> (u16, String, Value) {
     let status = response.status().as_u16();
-    let content_type = response.headers()[CONTENT_TYPE].to_str().unwrap().to_owned();
+    let content_type = response.headers()[CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .to_owned();
     let text = response.text().await.unwrap();
     let body = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
     (status, content_type, body)
@@ -48,12 +51,18 @@ async fn media_type_decides_status_codes_of_request_errors() {
     assert_eq!(status, 400);
     assert_eq!(ct, "application/graphql-response+json; charset=utf-8");
     assert!(body.get("data").is_none(), "{body}");
-    assert_eq!(body["errors"][0]["extensions"]["code"], "GRAPHQL_PARSE_FAILED");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "GRAPHQL_PARSE_FAILED"
+    );
 
     let (status, ct, body) = post(&app, Some("application/json"), broken).await;
     assert_eq!(status, 200);
     assert_eq!(ct, "application/json; charset=utf-8");
-    assert_eq!(body["errors"][0]["extensions"]["code"], "GRAPHQL_PARSE_FAILED");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "GRAPHQL_PARSE_FAILED"
+    );
 
     let unknown_field = json!({ "query": "{ locations { nope } }" });
     let (status, _, body) = post(&app, Some(GRAPHQL_RESPONSE), unknown_field).await;
@@ -72,12 +81,19 @@ async fn media_type_decides_status_codes_of_request_errors() {
     let ok = json!({ "query": "{ locations { totalCount } }" });
     let (status, _, body) = post(&app, Some(GRAPHQL_RESPONSE), ok).await;
     assert_eq!(status, 200);
-    assert_eq!(body, json!({ "data": { "locations": { "totalCount": 0 } } }));
+    assert_eq!(
+        body,
+        json!({ "data": { "locations": { "totalCount": 0 } } })
+    );
 
     let field_error = json!({ "query": r#"{ locations(after: "nope") { totalCount } }"# });
     let (status, _, body) = post(&app, Some(GRAPHQL_RESPONSE), field_error).await;
     assert_eq!(status, 200, "a field error is no request error: {body}");
-    assert_eq!(body["data"], Value::Null, "the non-null field nulls its parent");
+    assert_eq!(
+        body["data"],
+        Value::Null,
+        "the non-null field nulls its parent"
+    );
     assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
     assert_eq!(body["errors"][0]["path"], json!(["locations"]));
 }
@@ -87,7 +103,13 @@ async fn malformed_requests_are_refused_before_graphql() {
     let app = TestApp::spawn().await;
     let url = app.url("/graphql");
 
-    let no_type = app.client.post(&url).body(r#"{"query":"{ __typename }"}"#).send().await.unwrap();
+    let no_type = app
+        .client
+        .post(&url)
+        .body(r#"{"query":"{ __typename }"}"#)
+        .send()
+        .await
+        .unwrap();
     let not_json = app
         .client
         .post(&url)
@@ -129,7 +151,10 @@ async fn get_runs_queries_and_refuses_subscriptions_with_405() {
         &app,
         None,
         &[
-            ("query", "query Q($c: String) { locations(filter: {city: $c}) { nodes { name } } }"),
+            (
+                "query",
+                "query Q($c: String) { locations(filter: {city: $c}) { nodes { name } } }",
+            ),
             ("variables", r#"{"c": "Gent"}"#),
             ("operationName", "Q"),
         ],
@@ -151,7 +176,10 @@ async fn get_runs_queries_and_refuses_subscriptions_with_405() {
     assert_eq!(response.status().as_u16(), 405);
     assert_eq!(response.headers()["allow"], "POST");
     let body: Value = response.json().await.unwrap();
-    assert_eq!(body["errors"][0]["extensions"]["code"], "METHOD_NOT_ALLOWED");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "METHOD_NOT_ALLOWED"
+    );
 
     let (status, _, body) = post(
         &app,
@@ -165,7 +193,12 @@ async fn get_runs_queries_and_refuses_subscriptions_with_405() {
         "OPERATION_NOT_SUPPORTED"
     );
 
-    let (status, _, _) = get(&app, None, &[("variables", "not json"), ("query", "{ __typename }")]).await;
+    let (status, _, _) = get(
+        &app,
+        None,
+        &[("variables", "not json"), ("query", "{ __typename }")],
+    )
+    .await;
     assert_eq!(status, 400);
 }
 
@@ -176,12 +209,7 @@ async fn automatic_persisted_queries_register_then_run_by_hash() {
     let hash = format!("{:x}", Sha256::digest(query.as_bytes()));
     let persisted = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
 
-    let (status, _, unknown) = get(
-        &app,
-        None,
-        &[("extensions", &persisted.to_string())],
-    )
-    .await;
+    let (status, _, unknown) = get(&app, None, &[("extensions", &persisted.to_string())]).await;
     let (_, _, registered) = post(
         &app,
         None,
@@ -199,8 +227,14 @@ async fn automatic_persisted_queries_register_then_run_by_hash() {
         "PERSISTED_QUERY_NOT_FOUND"
     );
     assert_eq!(registered["data"]["locations"]["totalCount"], 0);
-    assert_eq!(by_hash, json!({ "data": { "locations": { "totalCount": 0 } } }));
-    assert_eq!(mismatch["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    assert_eq!(
+        by_hash,
+        json!({ "data": { "locations": { "totalCount": 0 } } })
+    );
+    assert_eq!(
+        mismatch["errors"][0]["extensions"]["code"],
+        "BAD_USER_INPUT"
+    );
 }
 
 #[tokio::test]
@@ -219,7 +253,12 @@ async fn depth_complexity_and_introspection_limits_come_from_config() {
     let (_, _, wide) = post(&app, None, json!({ "query": wide })).await;
     let narrow = "{ locations(first: 5) { nodes { sessions(first: 5) { totalCount } } } }";
     let (_, _, narrow) = post(&app, None, json!({ "query": narrow })).await;
-    let (_, _, schema) = post(&app, None, json!({ "query": "{ __schema { types { name } } }" })).await;
+    let (_, _, schema) = post(
+        &app,
+        None,
+        json!({ "query": "{ __schema { types { name } } }" }),
+    )
+    .await;
 
     assert_eq!(deep["errors"][0]["extensions"]["code"], "QUERY_TOO_DEEP");
     assert_eq!(wide["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX");

@@ -79,7 +79,9 @@ async fn radius_search_orders_by_distance_with_cursors_on_either_backend() {
     assert!(first["locations"]["edges"][0]["distance"].as_f64().unwrap() < 0.01);
     assert_eq!(first["locations"]["pageInfo"]["hasNextPage"], true);
     assert_eq!(ids(&second["locations"]), ["BXL"]);
-    let brussel = second["locations"]["edges"][0]["distance"].as_f64().unwrap();
+    let brussel = second["locations"]["edges"][0]["distance"]
+        .as_f64()
+        .unwrap();
     assert!((brussel - 48_577.0).abs() < 0.1, "{brussel}");
     assert_eq!(second["locations"]["pageInfo"]["hasNextPage"], false);
     assert_eq!(ids(&all["locations"]), ["ANT", "BXL", GENT]);
@@ -92,7 +94,11 @@ async fn filters_and_name_order_work_on_either_backend() {
     let app = TestApp::spawn().await;
     seed(&app).await;
     let patch = app
-        .patch_evse("BXL", "BXL-1", r#"{"status": "CHARGING", "last_updated": "2021-06-02T00:00:00Z"}"#)
+        .patch_evse(
+            "BXL",
+            "BXL-1",
+            r#"{"status": "CHARGING", "last_updated": "2021-06-02T00:00:00Z"}"#,
+        )
         .await;
     assert_eq!(patch.code(), 1000, "{:?}", patch.body);
 
@@ -113,7 +119,11 @@ async fn filters_and_name_order_work_on_either_backend() {
     assert_eq!(ids(&got["dc"]), ["ANT"]);
     assert_eq!(ids(&got["chademo"]), ["BXL"]);
     assert_eq!(ids(&got["ac"]), [GENT]);
-    assert_eq!(ids(&got["text"]), [GENT, "BXL"], "Gent Zuid, then Brussel Zuid: by name descending");
+    assert_eq!(
+        ids(&got["text"]),
+        [GENT, "BXL"],
+        "Gent Zuid, then Brussel Zuid: by name descending"
+    );
     assert_eq!(got["box"]["totalCount"], 1);
     assert_eq!(
         got["statusSummary"],
@@ -136,7 +146,10 @@ async fn status_history_availability_timeline_and_curve_on_either_backend() {
     let app = TestApp::spawn().await;
     app.put_location(GENT, &fixture("greenflux/push_location_put.json"))
         .await;
-    for (status, stamp) in [("CHARGING", "2021-06-30T10:00:00Z"), ("AVAILABLE", "2021-06-30T11:00:00Z")] {
+    for (status, stamp) in [
+        ("CHARGING", "2021-06-30T10:00:00Z"),
+        ("AVAILABLE", "2021-06-30T11:00:00Z"),
+    ] {
         let body = json!({ "status": status, "last_updated": stamp }).to_string();
         let patch = app.patch_evse(GENT, EVSE, &body).await;
         assert_eq!(patch.code(), 1000, "{:?}", patch.body);
@@ -182,7 +195,10 @@ async fn status_history_availability_timeline_and_curve_on_either_backend() {
         json!([{ "status": "AVAILABLE", "seconds": 3600.0, "share": 0.5 },
                { "status": "CHARGING", "seconds": 3600.0, "share": 0.5 }])
     );
-    assert_eq!(got["location"]["sessions"], json!({ "totalCount": 1, "nodes": [{ "ocpiId": SESSION }] }));
+    assert_eq!(
+        got["location"]["sessions"],
+        json!({ "totalCount": 1, "nodes": [{ "ocpiId": SESSION }] })
+    );
     let session = &got["session"];
     assert_eq!(
         session["timeline"],

@@ -163,7 +163,13 @@ async fn session(
     row.insert(store.db()).await.unwrap().id
 }
 
-async fn event(store: &Store, session_pk: i64, when: DateTime<Utc>, kwh: Option<i64>, applied: bool) {
+async fn event(
+    store: &Store,
+    session_pk: i64,
+    when: DateTime<Utc>,
+    kwh: Option<i64>,
+    applied: bool,
+) {
     let row = entity::session_event::ActiveModel {
         session_pk: Set(session_pk),
         inbox_pk: Set(None),
@@ -242,7 +248,14 @@ async fn tariff(store: &Store, party: &str, id: &str, currency: &str, deleted: b
     row.insert(store.db()).await.unwrap();
 }
 
-async fn notification(store: &Store, party: &str, id: &str, station: &str, level: &str, created: DateTime<Utc>) {
+async fn notification(
+    store: &Store,
+    party: &str,
+    id: &str,
+    station: &str,
+    level: &str,
+    created: DateTime<Utc>,
+) {
     let row = entity::notification::ActiveModel {
         country_code: Set("NL".into()),
         party_id: Set(party.to_uppercase()),
@@ -311,8 +324,10 @@ async fn radius_search_sorts_by_haversine_distance_across_pages() {
 
     let first = data(
         &f.schema,
-        &format!("{{ locations(first: 2, {near}) {{ totalCount
-            edges {{ distance node {{ ocpiId }} }} pageInfo {{ hasNextPage endCursor }} }} }}"),
+        &format!(
+            "{{ locations(first: 2, {near}) {{ totalCount
+            edges {{ distance node {{ ocpiId }} }} pageInfo {{ hasNextPage endCursor }} }} }}"
+        ),
     )
     .await;
     let page = &first["locations"];
@@ -363,7 +378,11 @@ async fn distance_order_without_radius_covers_every_located_location_and_reverse
         json!({ "hasPreviousPage": true, "hasNextPage": false })
     );
 
-    let no_point = errors(&f.schema, "{ locations(orderBy: { field: DISTANCE }) { totalCount } }").await;
+    let no_point = errors(
+        &f.schema,
+        "{ locations(orderBy: { field: DISTANCE }) { totalCount } }",
+    )
+    .await;
     assert_eq!(no_point[0]["message"], "ordering by DISTANCE needs `near`");
     assert_eq!(no_point[0]["extensions"]["code"], "BAD_USER_INPUT");
 }
@@ -388,7 +407,12 @@ async fn bounding_box_keeps_the_locations_inside() {
 #[tokio::test]
 async fn name_and_last_updated_orders_page_with_their_own_cursors() {
     let f = fixture().await;
-    for (id, name, day) in [("1", "Bravo", 3), ("2", "Alpha", 1), ("3", "Charlie", 2), ("4", "Alpha", 4)] {
+    for (id, name, day) in [
+        ("1", "Bravo", 3),
+        ("2", "Alpha", 1),
+        ("3", "Charlie", 2),
+        ("4", "Alpha", 4),
+    ] {
         let loc = Loc {
             id,
             name: Some(name),
@@ -403,7 +427,9 @@ async fn name_and_last_updated_orders_page_with_their_own_cursors() {
         r#"{ locations(first: 3, orderBy: { field: NAME }) { edges { node { ocpiId } } pageInfo { endCursor } } }"#,
     )
     .await;
-    let cursor = by_name["locations"]["pageInfo"]["endCursor"].as_str().unwrap();
+    let cursor = by_name["locations"]["pageInfo"]["endCursor"]
+        .as_str()
+        .unwrap();
     let rest = data(
         &f.schema,
         &format!(r#"{{ locations(first: 3, after: "{cursor}", orderBy: {{ field: NAME }}) {{ edges {{ node {{ ocpiId }} }} }} }}"#),
@@ -420,7 +446,11 @@ async fn name_and_last_updated_orders_page_with_their_own_cursors() {
     )
     .await;
 
-    assert_eq!(ids(&by_name["locations"]), ["2", "4", "1"], "ties by row id");
+    assert_eq!(
+        ids(&by_name["locations"]),
+        ["2", "4", "1"],
+        "ties by row id"
+    );
     assert_eq!(ids(&rest["locations"]), ["3"]);
     assert_eq!(ids(&newest["locations"]), ["4", "1"]);
     assert_eq!(wrong_sort[0]["message"], "invalid cursor");
@@ -431,22 +461,70 @@ async fn name_and_last_updated_orders_page_with_their_own_cursors() {
 /// 22080 W), B (CHARGING EVSE, CCS DC 50 kW; an OUTOFORDER Type 2 AC_1_PHASE
 /// 230 V x 16 A = 3680 W), C (not published, no EVSE).
 async fn equipment(f: &Fixture) {
-    let a = location(&f.store, Loc { id: "A", name: Some("Centrum 100% groen"), postal_code: "1012 AB", ..Loc::default() }).await;
-    let b = location(&f.store, Loc { id: "B", name: Some("Zuidas"), address: "Gustav Mahlerplein 2", postal_code: "1082 MA", ..Loc::default() }).await;
-    location(&f.store, Loc { id: "C", name: Some("Depot"), publish: false, ..Loc::default() }).await;
+    let a = location(
+        &f.store,
+        Loc {
+            id: "A",
+            name: Some("Centrum 100% groen"),
+            postal_code: "1012 AB",
+            ..Loc::default()
+        },
+    )
+    .await;
+    let b = location(
+        &f.store,
+        Loc {
+            id: "B",
+            name: Some("Zuidas"),
+            address: "Gustav Mahlerplein 2",
+            postal_code: "1082 MA",
+            ..Loc::default()
+        },
+    )
+    .await;
+    location(
+        &f.store,
+        Loc {
+            id: "C",
+            name: Some("Depot"),
+            publish: false,
+            ..Loc::default()
+        },
+    )
+    .await;
     let e1 = evse(&f.store, a, "A-1", "AVAILABLE").await;
-    connector(&f.store, e1, "1", ("IEC_62196_T2", "AC_3_PHASE", 230, 32, None)).await;
+    connector(
+        &f.store,
+        e1,
+        "1",
+        ("IEC_62196_T2", "AC_3_PHASE", 230, 32, None),
+    )
+    .await;
     let e2 = evse(&f.store, b, "B-1", "CHARGING").await;
-    connector(&f.store, e2, "1", ("IEC_62196_T2_COMBO", "DC", 400, 125, Some(50_000))).await;
+    connector(
+        &f.store,
+        e2,
+        "1",
+        ("IEC_62196_T2_COMBO", "DC", 400, 125, Some(50_000)),
+    )
+    .await;
     let e3 = evse(&f.store, b, "B-2", "OUTOFORDER").await;
-    connector(&f.store, e3, "1", ("IEC_62196_T2", "AC_1_PHASE", 230, 16, None)).await;
+    connector(
+        &f.store,
+        e3,
+        "1",
+        ("IEC_62196_T2", "AC_1_PHASE", 230, 16, None),
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn location_filters_match_text_equipment_power_and_publish() {
     let f = fixture().await;
     equipment(&f).await;
-    let q = |filter: &str| format!("{{ locations(filter: {filter}) {{ edges {{ node {{ ocpiId }} }} }} }}");
+    let q = |filter: &str| {
+        format!("{{ locations(filter: {filter}) {{ edges {{ node {{ ocpiId }} }} }} }}")
+    };
     let cases = [
         (r#"{ text: "MAHLER" }"#, vec!["B"]),
         (r#"{ text: "100%" }"#, vec!["A"]),
@@ -460,10 +538,19 @@ async fn location_filters_match_text_equipment_power_and_publish() {
         ("{ powerTypes: [DC] }", vec!["B"]),
         ("{ minPower: 22080 }", vec!["A", "B"]),
         ("{ minPower: 22081 }", vec!["B"]),
-        ("{ minPower: 3000, powerTypes: [AC_1_PHASE, AC_3_PHASE] }", vec!["A", "B"]),
+        (
+            "{ minPower: 3000, powerTypes: [AC_1_PHASE, AC_3_PHASE] }",
+            vec!["A", "B"],
+        ),
         ("{ minPower: 4000, powerTypes: [AC_1_PHASE] }", vec![]),
-        ("{ evseStatuses: [AVAILABLE], connectorStandards: [IEC_62196_T2_COMBO] }", vec![]),
-        ("{ evseStatuses: [OUTOFORDER], connectorStandards: [IEC_62196_T2] }", vec!["B"]),
+        (
+            "{ evseStatuses: [AVAILABLE], connectorStandards: [IEC_62196_T2_COMBO] }",
+            vec![],
+        ),
+        (
+            "{ evseStatuses: [OUTOFORDER], connectorStandards: [IEC_62196_T2] }",
+            vec!["B"],
+        ),
     ];
     for (filter, want) in cases {
         let got = data(&f.schema, &q(filter)).await;
@@ -517,7 +604,14 @@ async fn status_summary_counts_per_status_and_per_location() {
 #[tokio::test]
 async fn status_history_pages_both_ways_and_availability_shares_the_range() {
     let f = fixture().await;
-    let loc = location(&f.store, Loc { id: "A", ..Loc::default() }).await;
+    let loc = location(
+        &f.store,
+        Loc {
+            id: "A",
+            ..Loc::default()
+        },
+    )
+    .await;
     let e = evse(&f.store, loc, "E1", "AVAILABLE").await;
     change(&f.store, e, loc, "AVAILABLE", at(1, 6, 0)).await;
     change(&f.store, e, loc, "CHARGING", at(1, 9, 0)).await;
@@ -567,16 +661,41 @@ async fn status_history_pages_both_ways_and_availability_shares_the_range() {
 #[tokio::test]
 async fn timeline_connection_and_charging_curves() {
     let f = fixture().await;
-    let loc = location(&f.store, Loc { id: "A", ..Loc::default() }).await;
+    let loc = location(
+        &f.store,
+        Loc {
+            id: "A",
+            ..Loc::default()
+        },
+    )
+    .await;
     let start = at(1, 10, 0);
-    let pushed = session(&f.store, "GFX", Some((loc, "A")), ("S1", "E1", "ACTIVE", "TOKEN-1", start)).await;
+    let pushed = session(
+        &f.store,
+        "GFX",
+        Some((loc, "A")),
+        ("S1", "E1", "ACTIVE", "TOKEN-1", start),
+    )
+    .await;
     event(&f.store, pushed, at(1, 10, 30), Some(5_000_000), true).await;
     event(&f.store, pushed, at(1, 10, 40), Some(4_000_000), false).await;
     event(&f.store, pushed, at(1, 11, 0), Some(12_500_000), true).await;
-    let periods = session(&f.store, "GFX", Some((loc, "A")), ("S2", "E1", "COMPLETED", "TOKEN-2", start)).await;
+    let periods = session(
+        &f.store,
+        "GFX",
+        Some((loc, "A")),
+        ("S2", "E1", "COMPLETED", "TOKEN-2", start),
+    )
+    .await;
     for (minute, dims) in [
-        (0, r#"[{"type":"ENERGY","volume":2.5},{"type":"TIME","volume":0.25}]"#),
-        (15, r#"[{"type":"ENERGY","volume":3},{"type":"PARKING_TIME","volume":0}]"#),
+        (
+            0,
+            r#"[{"type":"ENERGY","volume":2.5},{"type":"TIME","volume":0.25}]"#,
+        ),
+        (
+            15,
+            r#"[{"type":"ENERGY","volume":3},{"type":"PARKING_TIME","volume":0}]"#,
+        ),
     ] {
         let row = entity::charging_period::ActiveModel {
             session_pk: Set(periods),
@@ -607,7 +726,10 @@ async fn timeline_connection_and_charging_curves() {
         json!({ "totalCount": 2, "nodes": [{ "kwh": "5", "applied": true }], "pageInfo": { "hasNextPage": true } })
     );
     assert_eq!(got["s1"]["all"]["totalCount"], 3);
-    assert_eq!(got["s1"]["all"]["nodes"][1], json!({ "kwh": "4", "applied": false }));
+    assert_eq!(
+        got["s1"]["all"]["nodes"][1],
+        json!({ "kwh": "4", "applied": false })
+    );
     // From the applied pushes: 0 -> 5 kWh in 30 min (10 kW), 5 -> 12.5 kWh in 30 min (15 kW).
     assert_eq!(
         got["s1"]["chargingCurve"],
@@ -631,17 +753,60 @@ async fn timeline_connection_and_charging_curves() {
 #[tokio::test]
 async fn sessions_and_cdrs_filter_by_place_token_time_and_link_each_other() {
     let f = fixture().await;
-    let a = location(&f.store, Loc { id: "A", ..Loc::default() }).await;
+    let a = location(
+        &f.store,
+        Loc {
+            id: "A",
+            ..Loc::default()
+        },
+    )
+    .await;
     let e1 = evse(&f.store, a, "E1", "CHARGING").await;
     evse(&f.store, a, "E2", "AVAILABLE").await;
     let s = |id, uid, status, token, day| (id, uid, status, token, at(day, 10, 0));
-    session(&f.store, "GFX", Some((a, "A")), s("S1", "E1", "COMPLETED", "TOKEN-1", 1)).await;
-    session(&f.store, "GFX", Some((a, "A")), s("S2", "e1", "ACTIVE", "TOKEN-2", 2)).await;
-    session(&f.store, "GFX", Some((a, "A")), s("S3", "E2", "COMPLETED", "TOKEN-1", 3)).await;
-    session(&f.store, "GFX", None, s("S4", "E9", "INVALID", "TOKEN-1", 4)).await;
+    session(
+        &f.store,
+        "GFX",
+        Some((a, "A")),
+        s("S1", "E1", "COMPLETED", "TOKEN-1", 1),
+    )
+    .await;
+    session(
+        &f.store,
+        "GFX",
+        Some((a, "A")),
+        s("S2", "e1", "ACTIVE", "TOKEN-2", 2),
+    )
+    .await;
+    session(
+        &f.store,
+        "GFX",
+        Some((a, "A")),
+        s("S3", "E2", "COMPLETED", "TOKEN-1", 3),
+    )
+    .await;
+    session(
+        &f.store,
+        "GFX",
+        None,
+        s("S4", "E9", "INVALID", "TOKEN-1", 4),
+    )
+    .await;
     tariff(&f.store, "GFX", "T1", "EUR", false).await;
-    cdr(&f.store, "GFX", Some(a), ("C1", "s1", "EUR", at(1, 10, 0), r#"["T1","T9"]"#)).await;
-    cdr(&f.store, "GFX", None, ("C2", "S4", "SEK", at(4, 10, 0), "[]")).await;
+    cdr(
+        &f.store,
+        "GFX",
+        Some(a),
+        ("C1", "s1", "EUR", at(1, 10, 0), r#"["T1","T9"]"#),
+    )
+    .await;
+    cdr(
+        &f.store,
+        "GFX",
+        None,
+        ("C2", "S4", "SEK", at(4, 10, 0), "[]"),
+    )
+    .await;
 
     let got = data(
         &f.schema,
@@ -660,10 +825,22 @@ async fn sessions_and_cdrs_filter_by_place_token_time_and_link_each_other() {
     )
     .await;
 
-    assert_eq!(got["token"], json!({ "totalCount": 2, "nodes": [{ "ocpiId": "S1" }, { "ocpiId": "S3" }] }));
-    assert_eq!(got["evse"]["nodes"], json!([{ "ocpiId": "S1" }, { "ocpiId": "S2" }]));
-    assert_eq!(got["days"]["nodes"], json!([{ "ocpiId": "S2" }, { "ocpiId": "S3" }]));
-    assert_eq!(got["other"]["nodes"], json!([{ "ocpiId": "S4", "status": "INVALID", "statusRaw": "INVALID" }]));
+    assert_eq!(
+        got["token"],
+        json!({ "totalCount": 2, "nodes": [{ "ocpiId": "S1" }, { "ocpiId": "S3" }] })
+    );
+    assert_eq!(
+        got["evse"]["nodes"],
+        json!([{ "ocpiId": "S1" }, { "ocpiId": "S2" }])
+    );
+    assert_eq!(
+        got["days"]["nodes"],
+        json!([{ "ocpiId": "S2" }, { "ocpiId": "S3" }])
+    );
+    assert_eq!(
+        got["other"]["nodes"],
+        json!([{ "ocpiId": "S4", "status": "INVALID", "statusRaw": "INVALID" }])
+    );
     // The cursor is "Session|4|" (row 4): the two rows before it.
     assert_eq!(
         got["back"],
@@ -671,8 +848,14 @@ async fn sessions_and_cdrs_filter_by_place_token_time_and_link_each_other() {
             "pageInfo": { "hasNextPage": true, "hasPreviousPage": true } })
     );
     let place = &got["location"];
-    assert_eq!(place["sessions"], json!({ "totalCount": 3, "nodes": [{ "ocpiId": "S1" }, { "ocpiId": "S2" }] }));
-    assert_eq!(place["cdrs"], json!({ "totalCount": 1, "nodes": [{ "ocpiId": "C1" }] }));
+    assert_eq!(
+        place["sessions"],
+        json!({ "totalCount": 3, "nodes": [{ "ocpiId": "S1" }, { "ocpiId": "S2" }] })
+    );
+    assert_eq!(
+        place["cdrs"],
+        json!({ "totalCount": 1, "nodes": [{ "ocpiId": "C1" }] })
+    );
     assert_eq!(
         place["evses"],
         json!([
@@ -720,8 +903,14 @@ async fn notification_and_tariff_connections_filter() {
         got["station"],
         json!({ "totalCount": 2, "nodes": [{ "notificationId": "n-1" }, { "notificationId": "n-3" }] })
     );
-    assert_eq!(got["errors"]["nodes"], json!([{ "notificationId": "n-3", "level": "Error" }]));
-    assert_eq!(got["location"], json!({ "totalCount": 3, "pageInfo": { "hasNextPage": true } }));
+    assert_eq!(
+        got["errors"]["nodes"],
+        json!([{ "notificationId": "n-3", "level": "Error" }])
+    );
+    assert_eq!(
+        got["location"],
+        json!({ "totalCount": 3, "pageInfo": { "hasNextPage": true } })
+    );
     assert_eq!(
         got["current"],
         json!({ "totalCount": 2, "nodes": [{ "ocpiId": "T1", "deletedAt": null }, { "ocpiId": "T3", "deletedAt": null }] })
@@ -730,12 +919,17 @@ async fn notification_and_tariff_connections_filter() {
         got["all"]["nodes"],
         json!([{ "ocpiId": "T1", "deletedAt": null }, { "ocpiId": "T2", "deletedAt": "2024-05-02T00:00:00Z" }])
     );
-    assert_eq!(got["tariff"], json!({ "ocpiId": "T2", "currency": "EUR", "typeRaw": "REGULAR" }));
+    assert_eq!(
+        got["tariff"],
+        json!({ "ocpiId": "T2", "currency": "EUR", "typeRaw": "REGULAR" })
+    );
 }
 
 async fn scoped(schema: &AppSchema, query: &str) -> Value {
     let access = Access::scoped(vec![Party::new("NL", "GFX")], false);
-    let response = schema.execute(async_graphql::Request::new(query).data(access)).await;
+    let response = schema
+        .execute(async_graphql::Request::new(query).data(access))
+        .await;
     assert!(response.errors.is_empty(), "{:?}", response.errors);
     response.data.into_json().unwrap()
 }
@@ -743,14 +937,35 @@ async fn scoped(schema: &AppSchema, query: &str) -> Value {
 #[tokio::test]
 async fn a_caller_scoped_to_one_party_sees_nothing_of_another() {
     let f = fixture().await;
-    let mine = location(&f.store, Loc { id: "A", ..Loc::default() }).await;
-    let theirs = location(&f.store, Loc { party: "OTH", id: "A", ..Loc::default() }).await;
+    let mine = location(
+        &f.store,
+        Loc {
+            id: "A",
+            ..Loc::default()
+        },
+    )
+    .await;
+    let theirs = location(
+        &f.store,
+        Loc {
+            party: "OTH",
+            id: "A",
+            ..Loc::default()
+        },
+    )
+    .await;
     evse(&f.store, mine, "E1", "AVAILABLE").await;
     let their_evse = evse(&f.store, theirs, "E1", "CHARGING").await;
     let s = ("S1", "E1", "ACTIVE", "TOKEN-1", at(1, 10, 0));
     session(&f.store, "GFX", Some((mine, "A")), s).await;
     session(&f.store, "OTH", Some((theirs, "A")), s).await;
-    cdr(&f.store, "OTH", Some(theirs), ("C1", "S1", "EUR", at(1, 10, 0), "[]")).await;
+    cdr(
+        &f.store,
+        "OTH",
+        Some(theirs),
+        ("C1", "S1", "EUR", at(1, 10, 0), "[]"),
+    )
+    .await;
     tariff(&f.store, "OTH", "T1", "EUR", false).await;
     notification(&f.store, "OTH", "n-1", "CS-1", "Info", at(1, 9, 0)).await;
     let full = data(
@@ -821,11 +1036,24 @@ async fn the_board_query_costs_one_statement_per_list_level() {
     let f = fixture().await;
     for i in 0..100 {
         let id = format!("L{i:03}");
-        let loc = location(&f.store, Loc { id: &id, ..Loc::default() }).await;
+        let loc = location(
+            &f.store,
+            Loc {
+                id: &id,
+                ..Loc::default()
+            },
+        )
+        .await;
         for uid in ["E1", "E2"] {
             let e = evse(&f.store, loc, uid, "AVAILABLE").await;
             change(&f.store, e, loc, "AVAILABLE", at(1, 6, 0)).await;
-            connector(&f.store, e, "1", ("IEC_62196_T2", "AC_3_PHASE", 230, 32, None)).await;
+            connector(
+                &f.store,
+                e,
+                "1",
+                ("IEC_62196_T2", "AC_3_PHASE", 230, 32, None),
+            )
+            .await;
             connector(&f.store, e, "2", ("CHADEMO", "DC", 400, 125, Some(50_000))).await;
         }
     }
