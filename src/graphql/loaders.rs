@@ -147,6 +147,9 @@ impl Loader<i64> for StatusHistoryCounts {
 /// The history an availability needs: (EVSE row id, from, to).
 pub struct AvailabilityHistory(pub Store);
 
+/// A time range `[from, to)`.
+type Range = (DateTime<Utc>, DateTime<Utc>);
+
 /// An availability's key: the EVSE and the range.
 pub type AvailabilityKey = (i64, DateTime<Utc>, DateTime<Utc>);
 
@@ -158,8 +161,7 @@ impl Loader<AvailabilityKey> for AvailabilityHistory {
         &self,
         keys: &[AvailabilityKey],
     ) -> Result<HashMap<AvailabilityKey, Self::Value>, Self::Error> {
-        let pairs: Vec<(i64, (DateTime<Utc>, DateTime<Utc>))> =
-            keys.iter().map(|(e, f, t)| (*e, (*f, *t))).collect();
+        let pairs: Vec<(i64, Range)> = keys.iter().map(|(e, f, t)| (*e, (*f, *t))).collect();
         let mut out = HashMap::new();
         for ((from, to), evses) in by_args(&pairs) {
             let rows = read::status_history_for_availability(self.0.db(), &evses, from, to).await?;

@@ -176,7 +176,7 @@ impl Sort {
     fn by_id(id: impl ColumnTrait) -> Sort {
         Sort {
             key: None,
-            id: Expr::col(id).into(),
+            id: Expr::col(id),
             desc: false,
         }
     }
@@ -184,7 +184,7 @@ impl Sort {
     fn by(key: SimpleExpr, id: impl ColumnTrait, desc: bool) -> Sort {
         Sort {
             key: Some(key),
-            id: Expr::col(id).into(),
+            id: Expr::col(id),
             desc,
         }
     }
@@ -199,10 +199,10 @@ impl Sort {
                 left.lt(right)
             }
         };
-        let id_past = cmp(self.id.clone(), Expr::val(pos.id).into());
+        let id_past = cmp(self.id.clone(), Expr::val(pos.id));
         match (&self.key, pos.key.value()) {
             (Some(key), Some(value)) => Condition::any()
-                .add(cmp(key.clone(), Expr::val(value.clone()).into()))
+                .add(cmp(key.clone(), Expr::val(value.clone())))
                 .add(
                     Condition::all()
                         .add(key.clone().eq(Expr::val(value)))
@@ -823,7 +823,7 @@ pub async fn connectors_of_evses(
 
 fn history_sort() -> Sort {
     Sort::by(
-        Expr::col(evse_status_history::Column::ChangedAt).into(),
+        Expr::col(evse_status_history::Column::ChangedAt),
         evse_status_history::Column::Id,
         false,
     )
