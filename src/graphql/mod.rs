@@ -4,11 +4,13 @@
 //! `/graphql` subscribes (graphql-transport-ws or the legacy graphql-ws);
 //! `GET /graphiql` serves GraphiQL wired to both.
 
-use async_graphql::dataloader::DataLoader;
+use async_graphql::extensions::apollo_persisted_queries::{
+    ApolloPersistedQueries, LruCacheStorage,
+};
 use async_graphql::http::GraphiQLSource;
 use async_graphql::{EmptyMutation, SDLExportOptions, Schema};
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
-use axum::extract::{FromRequest, Request, State};
+use async_graphql_axum::GraphQLResponse;
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -21,10 +23,13 @@ use crate::shutdown::Shutdown;
 use crate::store::Store;
 use crate::telemetry::metrics::Metrics;
 
+mod enums;
 mod error;
+mod http;
 mod ids;
 mod loaders;
 mod metrics;
+mod pagination;
 mod query;
 mod scalars;
 pub mod socket;
@@ -32,8 +37,6 @@ mod subscription;
 mod types;
 
 pub use subscription::SubscriptionRoot;
-
-use loaders::{ConnectorsByEvse, EvsesByLocation, LocationsByPk};
 
 /// Entry points for reading: one object per area, merged into `Query`.
 #[derive(async_graphql::MergedObject, Default)]
@@ -43,15 +46,23 @@ pub struct QueryRoot(query::CoreQuery);
 /// The schema type served at `/graphql`.
 pub type AppSchema = Schema<QueryRoot, EmptyMutation, SubscriptionRoot>;
 
-/// Bounds on what one request may ask for.
+/// Bounds on what one request may ask for, and the schema's switches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Largest `first` a connection accepts.
+    /// Largest `first` or `last` a connection accepts.
     pub max_page_size: u64,
     /// Deepest selection nesting.
     pub max_depth: usize,
-    /// Largest query complexity (one per field).
+    /// Largest query complexity: one per field, a connection's children
+    /// times its page size.
     pub max_complexity: usize,
+    /// Whether `__schema` and `__type` may be queried.
+    pub introspection: bool,
+    /// How many automatic persisted queries the in-memory LRU keeps.
+    pub apq_cache_size: usize,
+    /// How long a DataLoader gathers keys before it runs one batch: a list
+    /// level costs one statement when its rows all ask within this window.
+    pub loader_delay: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -59,7 +70,10 @@ impl Default for Limits {
         Limits {
             max_page_size: 100,
             max_depth: 15,
-            max_complexity: 2_000,
+            max_complexity: 10_000,
+            introspection: true,
+            apq_cache_size: 1_000,
+            loader_delay: std::time::Duration::from_millis(1),
         }
     }
 }
@@ -80,16 +94,8 @@ pub fn build_schema_with(
     default_access: Access,
     metrics: Metrics,
 ) -> AppSchema {
-    Schema::build(QueryRoot::default(), EmptyMutation, SubscriptionRoot)
-        .data(DataLoader::new(LocationsByPk(store.clone()), tokio::spawn))
-        .data(DataLoader::new(
-            EvsesByLocation(store.clone()),
-            tokio::spawn,
-        ))
-        .data(DataLoader::new(
-            ConnectorsByEvse(store.clone()),
-            tokio::spawn,
-        ))
+    let builder = Schema::build(QueryRoot::default(), EmptyMutation, SubscriptionRoot);
+    let mut builder = loaders::register(builder, &store, limits.loader_delay)
         .data(store)
         .data(events)
         .data(limits)
@@ -98,13 +104,22 @@ pub fn build_schema_with(
         .data(default_access)
         .data(metrics.clone())
         .extension(metrics::GraphqlMetrics(metrics))
+        .extension(ApolloPersistedQueries::new(LruCacheStorage::new(
+            limits.apq_cache_size.max(1),
+        )))
+        .extension(error::ErrorCodes)
+        .extension(http::HttpMethodCheck)
         .limit_depth(limits.max_depth)
-        .limit_complexity(limits.max_complexity)
-        .finish()
+        .limit_complexity(limits.max_complexity);
+    if !limits.introspection {
+        builder = builder
+            .disable_introspection()
+            .extension(error::NoIntrospection);
+    }
+    builder.finish()
 }
 
 /// The read scope of the request being resolved.
-#[allow(dead_code)] // Used by resolvers as they learn to scope by party.
 pub(crate) fn access<'a>(ctx: &async_graphql::Context<'a>) -> &'a Access {
     // The schema carries a default (see `build_schema`); should it ever be
     // missing, the request sees nothing rather than everything.
@@ -159,7 +174,9 @@ pub fn router(endpoint: Endpoint) -> Router {
         .with_state(endpoint)
 }
 
-async fn graphql_post(State(endpoint): State<Endpoint>, request: Request) -> Response {
+/// Admits the request (credentials, rate limit), then executes it with the
+/// caller's Access in the request extensions, where `http::execute` reads it.
+async fn graphql_post(State(endpoint): State<Endpoint>, mut request: Request) -> Response {
     let caller = match endpoint
         .gate
         .admit(request.headers(), request.extensions())
@@ -168,19 +185,8 @@ async fn graphql_post(State(endpoint): State<Endpoint>, request: Request) -> Res
         Ok(caller) => caller,
         Err(refusal) => return refused(&refusal),
     };
-    match GraphQLRequest::<async_graphql_axum::rejection::GraphQLRejection>::from_request(
-        request,
-        &(),
-    )
-    .await
-    {
-        Ok(request) => {
-            let request = request.into_inner().data(caller.access);
-            let response = endpoint.schema.execute(request).await;
-            GraphQLResponse::from(error::with_codes(response)).into_response()
-        }
-        Err(rejection) => rejection.into_response(),
-    }
+    request.extensions_mut().insert(caller.access);
+    http::execute(endpoint.schema, request).await
 }
 
 /// A GET is either a WebSocket upgrade (subscriptions) or a query in the URL.

@@ -4,10 +4,12 @@
 mod auth;
 mod cli;
 mod fuzz;
+mod graphql_http;
 mod harness;
 mod merge_order;
 mod ops;
 mod policies;
+mod read_api;
 mod readme;
 mod receiver;
 mod replicas;
