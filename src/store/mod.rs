@@ -1,6 +1,7 @@
 //! The only code that builds database queries: connecting, migrating, reads and writes.
 
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,6 +22,7 @@ pub mod notifications;
 pub mod outbox;
 pub mod read;
 pub mod sessions;
+pub mod snapshot;
 pub mod tariffs;
 pub mod tokens;
 
@@ -74,6 +76,8 @@ pub struct Store {
     /// SQLite allows one writer; ingest transactions take this lock so they
     /// queue in process instead of failing with SQLITE_BUSY.
     writer: Option<Arc<Mutex<()>>>,
+    /// Statements run through this store, for tests and metrics.
+    statements: Arc<AtomicU64>,
 }
 
 /// A write transaction, holding the SQLite writer lock while it lives.
@@ -86,7 +90,7 @@ pub struct WriteTx {
 impl Store {
     /// Connects (creating a SQLite file when missing) and runs pending migrations.
     pub async fn connect(options: &StoreOptions) -> Result<Store, StoreError> {
-        let store = if is_sqlite(&options.url) {
+        let mut store = if is_sqlite(&options.url) {
             Store::connect_sqlite(options).await?
         } else if options.url.starts_with("postgres://") || options.url.starts_with("postgresql://")
         {
@@ -94,6 +98,10 @@ impl Store {
         } else {
             return Err(StoreError::UnsupportedUrl(options.url.clone()));
         };
+        let statements = store.statements.clone();
+        store.db.set_metric_callback(move |_| {
+            statements.fetch_add(1, Ordering::Relaxed);
+        });
         Migrator::up(&store.db, None).await?;
         Ok(store)
     }
@@ -113,6 +121,7 @@ impl Store {
         Ok(Store {
             db: SqlxSqliteConnector::from_sqlx_sqlite_pool(pool),
             writer: Some(Arc::new(Mutex::new(()))),
+            statements: Arc::default(),
         })
     }
 
@@ -130,6 +139,7 @@ impl Store {
         Ok(Store {
             db: SqlxPostgresConnector::from_sqlx_postgres_pool(pool),
             writer: None,
+            statements: Arc::default(),
         })
     }
 
@@ -141,6 +151,11 @@ impl Store {
     /// The backend in use.
     pub fn backend(&self) -> DbBackend {
         self.db.get_database_backend()
+    }
+
+    /// How many SQL statements this store (and its clones) has run.
+    pub fn statements_run(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
     }
 
     /// Starts a write transaction, waiting for the single SQLite writer slot.
