@@ -29,7 +29,7 @@ impl AppState {
     /// Connects and migrates the database and starts the outbox reader.
     pub async fn start(config: Config) -> Result<AppState, StoreError> {
         let store = Store::connect(&config.store_options()).await?;
-        let events = Events::start(store.clone());
+        let events = Events::start_with(store.clone(), config.event_settings());
         // The reader must know where the outbox ends before the first push
         // commits, or that push's events could be taken as already seen.
         events.ready().await;
@@ -51,7 +51,10 @@ pub fn router(state: &AppState) -> Router {
     };
     Router::new()
         .merge(routes::router(receiver))
-        .merge(graphql::router(schema(state)))
+        .merge(graphql::router_with(
+            schema(state),
+            state.config.ws_settings(),
+        ))
         .fallback(not_found)
 }
 

@@ -4,7 +4,11 @@
 //! CHARGEGRAPH_DATABASE_URL, CHARGEGRAPH_BODY_LIMIT, CHARGEGRAPH_PUBLIC_URL,
 //! CHARGEGRAPH_LOG_FORMAT, CHARGEGRAPH_DB_MAX_CONNECTIONS,
 //! CHARGEGRAPH_DB_CONNECT_TIMEOUT_MS, CHARGEGRAPH_DB_STATEMENT_TIMEOUT_MS,
-//! CHARGEGRAPH_MAX_PAGE_SIZE.
+//! CHARGEGRAPH_MAX_PAGE_SIZE, CHARGEGRAPH_OUTBOX_POLL_MS,
+//! CHARGEGRAPH_OUTBOX_RETENTION_HOURS, CHARGEGRAPH_OUTBOX_PRUNE_INTERVAL_SECS,
+//! CHARGEGRAPH_SUBSCRIPTION_BUFFER, CHARGEGRAPH_WS_INIT_TIMEOUT_MS,
+//! CHARGEGRAPH_WS_PING_INTERVAL_MS, CHARGEGRAPH_WS_PING_TIMEOUT_MS,
+//! CHARGEGRAPH_WS_MAX_MESSAGE_BYTES, CHARGEGRAPH_WS_MAX_SUBSCRIPTIONS.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -14,6 +18,8 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
+use crate::events;
+use crate::graphql::WsSettings;
 use crate::store::StoreOptions;
 
 /// Effective settings of a chargegraph process.
@@ -37,6 +43,24 @@ pub struct Config {
     pub db_connect_timeout_ms: u64,
     /// Longest a PostgreSQL statement may run, in milliseconds; 0 for no limit.
     pub db_statement_timeout_ms: u64,
+    /// How often the outbox is read without a wake-up, in milliseconds.
+    pub outbox_poll_ms: u64,
+    /// How long outbox events are kept for subscription replay, in hours.
+    pub outbox_retention_hours: u64,
+    /// How often outbox rows past retention are pruned, in seconds.
+    pub outbox_prune_interval_secs: u64,
+    /// Events queued per subscription before a slow client's are merged.
+    pub subscription_buffer: usize,
+    /// How long a WebSocket client has to send connection_init, in milliseconds.
+    pub ws_init_timeout_ms: u64,
+    /// How often the server pings WebSocket clients, in milliseconds.
+    pub ws_ping_interval_ms: u64,
+    /// How long a ping may go unanswered before the client is dropped, in milliseconds.
+    pub ws_ping_timeout_ms: u64,
+    /// Largest WebSocket message a client may send, in bytes.
+    pub ws_max_message_bytes: usize,
+    /// Most subscriptions on one WebSocket connection.
+    pub ws_max_subscriptions: usize,
 }
 
 impl Default for Config {
@@ -51,6 +75,15 @@ impl Default for Config {
             max_page_size: 100,
             db_connect_timeout_ms: 10_000,
             db_statement_timeout_ms: 30_000,
+            outbox_poll_ms: 3_000,
+            outbox_retention_hours: 7 * 24,
+            outbox_prune_interval_secs: 60,
+            subscription_buffer: 1_024,
+            ws_init_timeout_ms: 10_000,
+            ws_ping_interval_ms: 15_000,
+            ws_ping_timeout_ms: 10_000,
+            ws_max_message_bytes: 64 * 1024,
+            ws_max_subscriptions: 100,
         }
     }
 }
@@ -66,6 +99,29 @@ impl Config {
             ms => Some(Duration::from_millis(ms)),
         };
         options
+    }
+
+    /// How the outbox reader, the fan-out and retention run.
+    pub fn event_settings(&self) -> events::Settings {
+        events::Settings {
+            poll_interval: Duration::from_millis(self.outbox_poll_ms.max(1)),
+            buffer: self.subscription_buffer.max(1),
+            retention: Duration::from_secs(self.outbox_retention_hours.saturating_mul(3600)),
+            prune_interval: Duration::from_secs(self.outbox_prune_interval_secs.max(1)),
+        }
+    }
+
+    /// How WebSocket connections behave (full access until GraphQL auth sets
+    /// `authenticate`).
+    pub fn ws_settings(&self) -> WsSettings {
+        WsSettings {
+            init_timeout: Duration::from_millis(self.ws_init_timeout_ms),
+            ping_interval: Duration::from_millis(self.ws_ping_interval_ms.max(1)),
+            ping_timeout: Duration::from_millis(self.ws_ping_timeout_ms),
+            max_message_bytes: self.ws_max_message_bytes,
+            max_subscriptions: self.ws_max_subscriptions,
+            ..WsSettings::default()
+        }
     }
 
     /// Defaults, then the TOML file (when given or named by CHARGEGRAPH_CONFIG), then the environment.

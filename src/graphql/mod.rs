@@ -1,19 +1,20 @@
 //! The GraphQL schema: queries, subscriptions, scalars, and its HTTP routes.
 //!
 //! `POST /graphql` and `GET /graphql?query=` execute; a WebSocket upgrade on
-//! `/graphql` subscribes (graphql-transport-ws or the legacy graphql-ws);
-//! `GET /graphiql` serves GraphiQL wired to both.
+//! `/graphql` subscribes (graphql-transport-ws or the legacy graphql-ws, see
+//! `ws`); `GET /graphiql` serves GraphiQL wired to both.
+
+use std::sync::Arc;
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::http::GraphiQLSource;
 use async_graphql::{EmptyMutation, SDLExportOptions, Schema};
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse, GraphQLSubscription};
-use axum::extract::{FromRequest, Request, State};
+use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use axum::extract::{FromRef, FromRequest, Request, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use tower::ServiceExt;
 
 use crate::domain::Access;
 use crate::events::Events;
@@ -26,8 +27,10 @@ mod query;
 mod scalars;
 mod subscription;
 mod types;
+pub mod ws;
 
 pub use subscription::SubscriptionRoot;
+pub use ws::WsSettings;
 
 use loaders::{ConnectorsByEvse, EvsesByLocation, LocationsByPk};
 
@@ -102,12 +105,34 @@ pub fn sdl(schema: &AppSchema) -> String {
     schema.sdl_with_options(options)
 }
 
-/// The GraphQL and GraphiQL routes.
+/// What the GraphQL routes share: the schema and the WebSocket settings.
+#[derive(Clone)]
+struct Routes {
+    schema: AppSchema,
+    ws: Arc<WsSettings>,
+}
+
+impl FromRef<Routes> for AppSchema {
+    fn from_ref(routes: &Routes) -> AppSchema {
+        routes.schema.clone()
+    }
+}
+
+/// The GraphQL and GraphiQL routes, with default WebSocket settings.
 pub fn router(schema: AppSchema) -> Router {
+    router_with(schema, WsSettings::default())
+}
+
+/// The GraphQL and GraphiQL routes.
+pub fn router_with(schema: AppSchema, ws: WsSettings) -> Router {
+    let routes = Routes {
+        schema,
+        ws: Arc::new(ws),
+    };
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/graphiql", get(graphiql))
-        .with_state(schema)
+        .with_state(routes)
 }
 
 async fn graphql_post(State(schema): State<AppSchema>, request: GraphQLRequest) -> GraphQLResponse {
@@ -116,12 +141,10 @@ async fn graphql_post(State(schema): State<AppSchema>, request: GraphQLRequest) 
 }
 
 /// A GET is either a WebSocket upgrade (subscriptions) or a query in the URL.
-async fn graphql_get(State(schema): State<AppSchema>, request: Request) -> Response {
+async fn graphql_get(State(routes): State<Routes>, request: Request) -> Response {
+    let schema = routes.schema;
     if is_websocket_upgrade(request.headers()) {
-        return match GraphQLSubscription::new(schema).oneshot(request).await {
-            Ok(response) => response,
-            Err(never) => match never {},
-        };
+        return ws::upgrade(schema, routes.ws, request).await;
     }
     match GraphQLRequest::<async_graphql_axum::rejection::GraphQLRejection>::from_request(
         request,

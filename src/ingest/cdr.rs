@@ -80,6 +80,12 @@ pub(super) async fn apply(ctx: &mut Ctx<'_>) -> Result<(), IngestError> {
         raw: body.to_string(),
     };
     let model = store::insert(ctx.tx, row).await?;
+    let place = super::place::fields_of(ctx, model.location_pk).await?;
+    let payload = json!({
+        "country_code": cc, "party_id": party, "cdr_id": id,
+        "session_id": model.session_id, "location_id": model.location_id,
+        "evse_uid": model.evse_uid,
+    });
     let event = NewEvent {
         kind: "CDR_RECEIVED",
         country_code: cc.clone(),
@@ -87,7 +93,7 @@ pub(super) async fn apply(ctx: &mut Ctx<'_>) -> Result<(), IngestError> {
         location_pk: model.location_pk,
         evse_pk: None,
         session_pk: None,
-        payload: json!({"country_code": cc, "party_id": party, "cdr_id": id}),
+        payload: super::place::with(payload, place),
     };
     outbox::insert(ctx.tx, event).await?;
     ctx.applied.emitted = true;

@@ -376,6 +376,7 @@ async fn record_status_change(
         "status": status,
         "changed_at": changed_at.to_string(),
     });
+    let payload = super::place::with(payload, super::place::fields(Some(location)));
     let event = NewEvent {
         kind: "EVSE_STATUS_CHANGED",
         country_code: location.country_code.clone(),
@@ -398,11 +399,14 @@ async fn emit_location(ctx: &mut Ctx<'_>, location: &location::Model) -> Result<
         location_pk: Some(location.id),
         evse_pk: None,
         session_pk: None,
-        payload: json!({
-            "country_code": location.country_code,
-            "party_id": location.party_id,
-            "location_id": location.ocpi_id,
-        }),
+        payload: super::place::with(
+            json!({
+                "country_code": location.country_code,
+                "party_id": location.party_id,
+                "location_id": location.ocpi_id,
+            }),
+            super::place::fields(Some(location)),
+        ),
     };
     outbox::insert(ctx.tx, event).await?;
     ctx.applied.emitted = true;

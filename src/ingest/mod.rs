@@ -18,6 +18,7 @@ mod cdr;
 mod location;
 pub mod merge;
 mod notification;
+mod place;
 mod session;
 mod tariff;
 

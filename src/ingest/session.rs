@@ -331,6 +331,7 @@ async fn emit(ctx: &mut Ctx<'_>, model: &session::Model) -> Result<(), IngestErr
     let kwh = model
         .kwh_micro
         .map(|m| crate::domain::Micros(m).to_string());
+    let place = super::place::fields_of(ctx, model.location_pk).await?;
     let event = NewEvent {
         kind: "SESSION_UPDATED",
         country_code: model.country_code.clone(),
@@ -338,13 +339,19 @@ async fn emit(ctx: &mut Ctx<'_>, model: &session::Model) -> Result<(), IngestErr
         location_pk: model.location_pk,
         evse_pk: None,
         session_pk: Some(model.id),
-        payload: json!({
-            "country_code": model.country_code,
-            "party_id": model.party_id,
-            "session_id": model.ocpi_id,
-            "status": model.status,
-            "kwh": kwh,
-        }),
+        payload: super::place::with(
+            json!({
+                "country_code": model.country_code,
+                "party_id": model.party_id,
+                "session_id": model.ocpi_id,
+                "status": model.status,
+                "kwh": kwh,
+                "location_id": model.location_id,
+                "evse_uid": model.evse_uid,
+                "connector_id": model.connector_id,
+            }),
+            place,
+        ),
     };
     outbox::insert(ctx.tx, event).await?;
     ctx.applied.emitted = true;
