@@ -209,9 +209,9 @@ impl Reader {
     /// Skips what was committed before this process started listening.
     async fn find_start(&mut self) {
         loop {
-            match read::outbox_last_seq(self.store.db()).await {
+            match outbox::position(self.store.db()).await {
                 Ok(last) => {
-                    self.last = last.unwrap_or(0);
+                    self.last = last;
                     return;
                 }
                 Err(err) => {

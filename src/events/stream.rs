@@ -107,7 +107,7 @@ async fn check(
     if cursor < outbox::pruned_through(db).await? {
         return Ok(Some(ResetReason::Pruned));
     }
-    if cursor > start && cursor > outbox::last_seq(db).await? {
+    if cursor > start && cursor > outbox::position(db).await? {
         return Ok(Some(ResetReason::Unknown));
     }
     Ok(None)

@@ -100,6 +100,13 @@ pub async fn last_seq(db: &impl ConnectionTrait) -> Result<i64, StoreError> {
     Ok(last.flatten().unwrap_or(0))
 }
 
+/// Where the outbox stands: the highest sequence number written, which
+/// survives pruning (an outbox pruned empty still stands where it was).
+pub async fn position(db: &impl ConnectionTrait) -> Result<i64, StoreError> {
+    let (last, pruned) = (last_seq(db).await?, pruned_through(db).await?);
+    Ok(std::cmp::max(last, pruned))
+}
+
 /// Every outbox row up to this sequence number has been pruned; a cursor
 /// below it may have missed events.
 pub async fn pruned_through(db: &impl ConnectionTrait) -> Result<i64, StoreError> {

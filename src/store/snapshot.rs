@@ -80,7 +80,7 @@ pub async fn evses(
     narrow: &Narrow,
 ) -> Result<(i64, Vec<(evse::Model, location::Model)>), StoreError> {
     let txn = begin_read(store).await?;
-    let position = outbox::last_seq(&txn).await?;
+    let position = outbox::position(&txn).await?;
     let locations = location_map(&txn, narrow).await?;
     let mut query = evse::Entity::find().filter(
         Expr::col(evse::Column::LocationPk).in_subquery(
@@ -137,7 +137,7 @@ pub async fn locations(
     narrow: &Narrow,
 ) -> Result<(i64, Vec<location::Model>), StoreError> {
     let txn = begin_read(store).await?;
-    let position = outbox::last_seq(&txn).await?;
+    let position = outbox::position(&txn).await?;
     let rows = location::Entity::find()
         .filter(narrow.locations())
         .order_by_asc(location::Column::Id)
@@ -155,7 +155,7 @@ pub async fn sessions(
     narrow: &Narrow,
 ) -> Result<(i64, Vec<(session::Model, Option<location::Model>)>), StoreError> {
     let txn = begin_read(store).await?;
-    let position = outbox::last_seq(&txn).await?;
+    let position = outbox::position(&txn).await?;
     let mut query = session::Entity::find().filter(party_of_sessions(narrow));
     if let Some(ids) = &narrow.location_ids {
         query = query.filter(upper_in(session::Column::LocationId, ids));
@@ -231,7 +231,7 @@ pub async fn recent_cdrs(
     limit: u64,
 ) -> Result<(i64, Vec<(cdr::Model, Option<location::Model>)>), StoreError> {
     let txn = begin_read(store).await?;
-    let position = outbox::last_seq(&txn).await?;
+    let position = outbox::position(&txn).await?;
     let mut query = cdr::Entity::find();
     if let Some(cc) = &narrow.country_code {
         query = query.filter(cdr::Column::CountryCodeKey.eq(cc.to_uppercase()));
@@ -275,7 +275,7 @@ pub async fn recent_notifications(
     limit: u64,
 ) -> Result<(i64, Vec<notification::Model>), StoreError> {
     let txn = begin_read(store).await?;
-    let position = outbox::last_seq(&txn).await?;
+    let position = outbox::position(&txn).await?;
     let mut query = notification::Entity::find();
     if let Some(cc) = &narrow.country_code {
         query = query.filter(upper_in(notification::Column::CountryCode, &[cc.clone()]));

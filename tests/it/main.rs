@@ -9,3 +9,4 @@ mod readme;
 mod receiver;
 mod replicas;
 mod spine;
+mod subscriptions;
