@@ -91,7 +91,9 @@ fn cursor(item: &Value) -> i64 {
 
 /// Sequence numbers of the outbox rows of one kind, in order.
 async fn outbox_seqs(app: &TestApp, kind: &str) -> Vec<i64> {
-    let sql = format!("SELECT CAST(seq AS TEXT) FROM outbox WHERE kind = '{kind}' ORDER BY seq");
+    let sql = format!(
+        "SELECT CAST(seq AS TEXT) AS seq_text FROM outbox WHERE kind = '{kind}' ORDER BY seq"
+    );
     let rows = app.sqlite_column(&sql).await;
     rows.iter().map(|s| s.parse().unwrap()).collect()
 }
@@ -648,9 +650,11 @@ async fn idle_subscriptions_run_no_sql() {
         let data = sub.next_data(WAIT).await.unwrap();
         assert_eq!(data["evseStatusChanged"]["status"], "AVAILABLE");
     }
-    assert_eq!(
-        watched, alone,
-        "statements of one push with {SUBSCRIBERS} subscribers and none"
+    // On PostgreSQL the NOTIFY may wake the reader once more for the same
+    // commit (one more outbox read); a statement per subscriber would be 20.
+    assert!(
+        watched <= alone + 1,
+        "one push with {SUBSCRIBERS} subscribers ran {watched} statements, with none {alone}"
     );
 }
 
