@@ -673,3 +673,94 @@ async fn cost_of_a_push(app: &TestApp, status: &str) -> u64 {
     tokio::time::timeout(WAIT, published).await.unwrap();
     store.statements_run() - before
 }
+
+/// The `graphql-ws` npm client on the machine's node, installed by .ci/run
+/// into tests/node; `None` (the test is skipped) when missing, except under
+/// CHARGEGRAPH_CI=1, where it fails.
+fn node_client() -> Option<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/node");
+    let node = std::process::Command::new("node").arg("--version").output();
+    let installed = dir.join("node_modules/graphql-ws/package.json").exists();
+    let problem = match node {
+        Err(err) => Some(format!("node is not runnable: {err}")),
+        Ok(_) if !installed => {
+            Some("graphql-ws is not installed: npm ci --prefix tests/node".into())
+        }
+        Ok(_) => None,
+    };
+    match problem {
+        None => Some(dir),
+        Some(problem) if std::env::var("CHARGEGRAPH_CI").as_deref() == Ok("1") => {
+            panic!("{problem}")
+        }
+        Some(problem) => {
+            eprintln!("skipped: {problem}");
+            None
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_graphql_ws_npm_client_subscribes_and_is_kept_while_it_answers_pings() {
+    use tokio::io::AsyncBufReadExt;
+
+    let Some(dir) = node_client() else {
+        return;
+    };
+    let app = TestApp::spawn_with(|c| {
+        c.ws_ping_interval_ms = 100;
+        c.ws_ping_timeout_ms = 400;
+    })
+    .await;
+    put(&app, "LOC-N", "Gent", GENT, &[("E1", "AVAILABLE")]).await;
+    app.wait_for_reader().await;
+    let query = evse_status(r#"{locationId: "LOC-N"}"#, "");
+    let mut child = tokio::process::Command::new("node")
+        .arg("graphql-ws-subscribe.mjs")
+        .arg(format!("ws://{}/graphql", app.addr))
+        .arg("2")
+        .arg(&query)
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node starts");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(next_line(&mut lines).await, json!({"connected": true}));
+    app.wait_for_subscribers(1).await;
+
+    // It never pings on its own; it answers ours, so it stays well past the
+    // ping timeout.
+    for _ in 0..10 {
+        assert_eq!(next_line(&mut lines).await, json!({"ping": true}));
+    }
+    assert_eq!(app.state.events.subscriber_count(), 1);
+    patch(&app, "LOC-N", "E1", "CHARGING").await;
+    patch(&app, "LOC-N", "E1", "BLOCKED").await;
+
+    let mut results = Vec::new();
+    while results.len() < 2 {
+        let line = next_line(&mut lines).await;
+        if line.get("ping").is_none() {
+            results.push(line["next"]["data"]["evseStatusChanged"].clone());
+        }
+    }
+    let got: Vec<(String, String, String)> = results
+        .iter()
+        .map(|r| (text(&r["kind"]), text(&r["uid"]), text(&r["status"])))
+        .collect();
+    assert_eq!(
+        got,
+        triples(&[("LIVE", "E1", "CHARGING"), ("LIVE", "E1", "BLOCKED")])
+    );
+    let status = tokio::time::timeout(WAIT, child.wait()).await;
+    assert!(status.expect("node exits").unwrap().success());
+}
+
+async fn next_line(
+    lines: &mut tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+) -> Value {
+    let line = tokio::time::timeout(WAIT, lines.next_line()).await;
+    let line = line.expect("node prints within 10 s").unwrap();
+    serde_json::from_str(&line.expect("node prints a line")).unwrap()
+}
