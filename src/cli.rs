@@ -104,6 +104,7 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
+    raise_open_file_limit();
     let state = AppState::start(config.clone()).await?;
     info!(%addr, database = %redact(&config.database_url), "listening");
     info!("GraphiQL at http://{addr}/graphiql");
@@ -119,6 +120,15 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<()> {
     app::serve(listener, state, shutdown_signal()).await?;
     info!("stopped");
     Ok(())
+}
+
+/// Every WebSocket subscriber holds a socket: allow as many open files as
+/// the hard limit does.
+fn raise_open_file_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!(limit, "open file limit"),
+        Err(err) => tracing::warn!(error = %err, "cannot raise the open file limit"),
+    }
 }
 
 async fn token(config: Config, command: TokenCommand) -> anyhow::Result<()> {

@@ -470,6 +470,6 @@ mod tests {
         let data = on_connection_init(&WsSettings::default(), request)
             .await
             .unwrap();
-        assert_eq!(data.get(&std::any::TypeId::of::<Access>()).is_some(), true);
+        assert!(data.get(&std::any::TypeId::of::<Access>()).is_some());
     }
 }

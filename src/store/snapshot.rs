@@ -17,7 +17,7 @@ use sea_orm::{
 
 use super::{outbox, Store, StoreError};
 
-/// Most rows one snapshot reads; more means the filter is too wide for one.
+/// Most objects one snapshot holds; a wider filter gets the first ones (by row id).
 pub const SNAPSHOT_LIMIT: u64 = 50_000;
 
 /// What a snapshot query narrows by; ids are compared case-insensitively.
@@ -96,7 +96,7 @@ pub async fn evses(
     }
     let rows = query
         .order_by_asc(evse::Column::Id)
-        .limit(SNAPSHOT_LIMIT + 1)
+        .limit(SNAPSHOT_LIMIT)
         .all(&txn)
         .await?;
     txn.commit().await?;
@@ -125,7 +125,6 @@ async fn location_map(
 ) -> Result<HashMap<i64, location::Model>, StoreError> {
     let rows = location::Entity::find()
         .filter(narrow.locations())
-        .limit(SNAPSHOT_LIMIT + 1)
         .all(txn)
         .await?;
     Ok(rows.into_iter().map(|l| (l.id, l)).collect())
@@ -141,7 +140,7 @@ pub async fn locations(
     let rows = location::Entity::find()
         .filter(narrow.locations())
         .order_by_asc(location::Column::Id)
-        .limit(SNAPSHOT_LIMIT + 1)
+        .limit(SNAPSHOT_LIMIT)
         .all(&txn)
         .await?;
     txn.commit().await?;
@@ -176,7 +175,7 @@ pub async fn sessions(
     }
     let rows = query
         .order_by_asc(session::Column::Id)
-        .limit(SNAPSHOT_LIMIT + 1)
+        .limit(SNAPSHOT_LIMIT)
         .all(&txn)
         .await?;
     let pks: Vec<i64> = rows.iter().filter_map(|s| s.location_pk).collect();
@@ -278,10 +277,16 @@ pub async fn recent_notifications(
     let position = outbox::position(&txn).await?;
     let mut query = notification::Entity::find();
     if let Some(cc) = &narrow.country_code {
-        query = query.filter(upper_in(notification::Column::CountryCode, &[cc.clone()]));
+        query = query.filter(upper_in(
+            notification::Column::CountryCode,
+            std::slice::from_ref(cc),
+        ));
     }
     if let Some(party) = &narrow.party_id {
-        query = query.filter(upper_in(notification::Column::PartyId, &[party.clone()]));
+        query = query.filter(upper_in(
+            notification::Column::PartyId,
+            std::slice::from_ref(party),
+        ));
     }
     if let Some(ids) = &narrow.location_ids {
         query = query.filter(upper_in(notification::Column::LocationId, ids));

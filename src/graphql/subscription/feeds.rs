@@ -96,6 +96,7 @@ impl FeedReset {
         desc = "Resume point: pass it as `after`."
     )
 )]
+#[allow(clippy::large_enum_variant)] // one per item sent, never stored
 pub enum EvseStatusFeed {
     /// A status.
     EvseStatusChange(EvseStatusChange),
@@ -113,6 +114,7 @@ pub enum EvseStatusFeed {
         desc = "Resume point: pass it as `after`."
     )
 )]
+#[allow(clippy::large_enum_variant)] // one per item sent, never stored
 pub enum LocationFeed {
     /// A location change.
     LocationChange(LocationChange),
@@ -130,6 +132,7 @@ pub enum LocationFeed {
         desc = "Resume point: pass it as `after`."
     )
 )]
+#[allow(clippy::large_enum_variant)] // one per item sent, never stored
 pub enum SessionFeed {
     /// A session update.
     SessionUpdate(SessionUpdate),
@@ -147,6 +150,7 @@ pub enum SessionFeed {
         desc = "Resume point: pass it as `after`."
     )
 )]
+#[allow(clippy::large_enum_variant)] // one per item sent, never stored
 pub enum CdrFeed {
     /// A CDR.
     CdrReceipt(CdrReceipt),
@@ -164,6 +168,7 @@ pub enum CdrFeed {
         desc = "Resume point: pass it as `after`."
     )
 )]
+#[allow(clippy::large_enum_variant)] // one per item sent, never stored
 pub enum NotificationFeed {
     /// A notification.
     NotificationReceipt(NotificationReceipt),

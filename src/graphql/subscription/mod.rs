@@ -250,7 +250,7 @@ impl SubscriptionRoot {
         let read = summary::reader(store.clone(), parts.narrow(), selection.clone());
         // The feed must also see what leaves the city or area.
         let feed = events.subscribe(selection.without_place());
-        let items = events::stream(&events, feed, Start::Snapshot, read);
+        let items = events::stream(events, feed, Start::Snapshot, read);
         Ok(summary::updates(items, store, selection))
     }
 }

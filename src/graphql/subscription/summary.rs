@@ -250,13 +250,14 @@ pub fn updates(
     })
 }
 
-/// Keeps the type of the snapshot closure nameable for the resolver.
+/// Reading a board's start, as the stream's snapshot step runs it.
+type StartRead = Pin<Box<dyn Future<Output = Result<(i64, Vec<Start>), StoreError>> + Send>>;
+
+/// The snapshot step of a board's stream.
 pub fn reader(
     store: Store,
     narrow: snapshot::Narrow,
     filter: Filter,
-) -> impl FnOnce() -> Pin<Box<dyn Future<Output = Result<(i64, Vec<Start>), StoreError>> + Send>>
-       + Send
-       + 'static {
+) -> impl FnOnce() -> StartRead + Send + 'static {
     move || Box::pin(async move { read_start(&store, &narrow, &filter).await })
 }
