@@ -364,10 +364,23 @@ impl TestApp {
         query: &str,
         variables: Value,
     ) -> Subscription {
+        self.subscribe_buffered(protocol, None, query, variables)
+            .await
+    }
+
+    /// Opens a subscription whose socket has a fixed receive buffer.
+    pub async fn subscribe_buffered(
+        &self,
+        protocol: Protocol,
+        receive_buffer: Option<u32>,
+        query: &str,
+        variables: Value,
+    ) -> Subscription {
         // What was committed before this call is not news to the subscriber.
         self.wait_for_reader().await;
         let before = self.state.events.subscriber_count();
-        let mut subscription = Subscription::connect(self.addr, protocol).await;
+        let mut subscription =
+            Subscription::connect_with(self.addr, protocol, receive_buffer).await;
         subscription.init().await;
         subscription.start("1", query, variables).await;
         self.wait_for_subscribers(before + 1).await;
@@ -483,6 +496,21 @@ pub struct Subscription {
 impl Subscription {
     /// Opens the socket, offering one protocol; no message sent yet.
     pub async fn connect(addr: SocketAddr, protocol: Protocol) -> Subscription {
+        Subscription::connect_with(addr, protocol, None).await
+    }
+
+    /// Opens the socket with a fixed receive buffer (no kernel autotuning),
+    /// so that a client that does not read soon pushes back on the server.
+    pub async fn connect_with(
+        addr: SocketAddr,
+        protocol: Protocol,
+        receive_buffer: Option<u32>,
+    ) -> Subscription {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        if let Some(size) = receive_buffer {
+            socket.set_recv_buffer_size(size).unwrap();
+        }
+        let stream = socket.connect(addr).await.expect("tcp connects");
         let mut request = format!("ws://{addr}/graphql")
             .into_client_request()
             .unwrap();
@@ -493,7 +521,8 @@ impl Subscription {
         request
             .headers_mut()
             .insert("Sec-WebSocket-Protocol", name.parse().unwrap());
-        let (ws, _) = tokio_tungstenite::connect_async(request)
+        let stream = MaybeTlsStream::Plain(stream);
+        let (ws, _) = tokio_tungstenite::client_async(request, stream)
             .await
             .expect("ws connects");
         Subscription { ws, protocol }

@@ -472,7 +472,8 @@ async fn a_client_that_stops_reading_delays_neither_another_client_nor_the_pushe
     })
     .await;
     // Each event of the slow client carries this location's 100 kB of raw
-    // JSON, so its socket buffers fill after a few dozen events.
+    // JSON, and its socket a 16 kB receive buffer, so the socket is full
+    // after a few dozen events.
     let mut body: Value = serde_json::from_str(&location_body(
         "LOC-BIG",
         "Gent",
@@ -484,7 +485,10 @@ async fn a_client_that_stops_reading_delays_neither_another_client_nor_the_pushe
     assert_accepted(&app.put_location("LOC-BIG", &body.to_string()).await);
     let heavy = r#"subscription { evseStatusChanged(filter: {locationId: "LOC-BIG"}) {
         kind cursor ... on EvseStatusChange { skipped uid status location { raw } } } }"#;
-    let mut slow = app.subscribe(heavy, json!({})).await;
+    let small = Some(16 * 1024);
+    let mut slow = app
+        .subscribe_buffered(Protocol::TransportWs, small, heavy, json!({}))
+        .await;
     let mut fast = app
         .subscribe(&evse_status(r#"{locationId: "LOC-BIG"}"#, ""), json!({}))
         .await;
