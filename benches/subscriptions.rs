@@ -62,6 +62,7 @@ struct Report {
     received: u64,
     skipped: u64,
     histogram: Histogram<u64>,
+    answers: Histogram<u64>,
     rss_before_kib: u64,
     rss_kib: u64,
     hwm_kib: u64,
@@ -82,6 +83,12 @@ impl Report {
             ms(0.9),
             ms(0.99),
             self.histogram.max() as f64 / 1000.0
+        );
+        let answer_ms = |q: f64| self.answers.value_at_quantile(q) as f64 / 1000.0;
+        println!(
+            "  push answer (HTTP round trip): p50 {:.1} ms  p99 {:.1} ms",
+            answer_ms(0.5),
+            answer_ms(0.99)
         );
         println!(
             "  server memory: VmRSS {:.1} MiB (before connections {:.1} MiB, peak VmHWM {:.1} MiB); connecting took {:.1} s",
@@ -133,7 +140,7 @@ async fn run(connections: usize, seconds: u64) -> Result<Report> {
     }
     let connect_secs = started.elapsed().as_secs_f64();
 
-    let pushes = push(&server, &http, &shared, seconds).await?;
+    let (pushes, answers) = push(&server, &http, &shared, seconds).await?;
     let expected: u64 = (0..pushes as usize)
         .map(|n| subscribers_of(n % LOCATIONS, connections) as u64)
         .sum();
@@ -161,6 +168,7 @@ async fn run(connections: usize, seconds: u64) -> Result<Report> {
         received: shared.received.load(Ordering::Relaxed),
         skipped: shared.skipped.load(Ordering::Relaxed),
         histogram,
+        answers,
         rss_before_kib,
         rss_kib,
         hwm_kib,
@@ -412,13 +420,14 @@ fn stamp(n: usize) -> String {
 }
 
 /// Sends 500 PATCHes a second for `seconds`, each on its own task so that a
-/// slow answer does not hold back the schedule; returns how many were accepted.
+/// slow answer does not hold back the schedule; returns how many were
+/// accepted and their answer times (microseconds).
 async fn push(
     server: &Server,
     http: &reqwest::Client,
     shared: &Arc<Shared>,
     seconds: u64,
-) -> Result<u64> {
+) -> Result<(u64, Histogram<u64>)> {
     let total = (seconds * PUSHES_PER_SECOND) as usize;
     let mut ticks = tokio::time::interval(Duration::from_micros(1_000_000 / PUSHES_PER_SECOND));
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
@@ -441,24 +450,28 @@ async fn push(
         let auth = server.auth();
         sends.push(tokio::spawn(async move {
             let body = json!({"status": status, "last_updated": stamp(n)}).to_string();
-            shared.sent_us[n].store(shared.now_us(), Ordering::Relaxed);
+            let sent = shared.now_us();
+            shared.sent_us[n].store(sent, Ordering::Relaxed);
             let answer = http
                 .patch(url)
                 .header("Authorization", auth)
                 .body(body)
                 .send()
                 .await;
-            matches!(answer, Ok(a) if a.status().is_success())
+            let ok = matches!(answer, Ok(a) if a.status().is_success());
+            (ok, shared.now_us().saturating_sub(sent).max(1))
         }));
     }
     let mut accepted = 0;
+    let mut answers = Histogram::new_with_bounds(1, 120_000_000, 3)?;
     for send in sends {
-        if send.await.unwrap_or(false) {
-            accepted += 1;
+        if let Ok((ok, took)) = send.await {
+            accepted += u64::from(ok);
+            let _ = answers.record(took);
         }
     }
     if accepted != total as u64 {
         bail!("{} of {total} pushes were refused", total as u64 - accepted);
     }
-    Ok(accepted)
+    Ok((accepted, answers))
 }
