@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use crate::config::Config;
 use crate::events::Events;
 use crate::graphql;
+use crate::ingest::retention::Pruner;
 use crate::ocpi::routes::{self, Receiver};
 use crate::ocpi::Envelope;
 use crate::store::{Store, StoreError};
@@ -23,20 +24,25 @@ pub struct AppState {
     pub store: Store,
     /// The outbox reader and fan-out.
     pub events: Events,
+    /// The inbox retention task.
+    pub pruner: Pruner,
 }
 
 impl AppState {
-    /// Connects and migrates the database and starts the outbox reader.
+    /// Connects and migrates the database and starts the outbox reader and
+    /// the inbox pruner (`serve` stops the pruner when it stops serving).
     pub async fn start(config: Config) -> Result<AppState, StoreError> {
         let store = Store::connect(&config.store_options()).await?;
         let events = Events::start(store.clone());
         // The reader must know where the outbox ends before the first push
         // commits, or that push's events could be taken as already seen.
         events.ready().await;
+        let pruner = Pruner::start(store.clone(), config.inbox_retention());
         Ok(AppState {
             config,
             store,
             events,
+            pruner,
         })
     }
 }
@@ -69,13 +75,15 @@ async fn not_found() -> impl IntoResponse {
     (StatusCode::NOT_FOUND, axum::Json(envelope))
 }
 
-/// Serves until `shutdown` completes.
+/// Serves until `shutdown` completes, then stops the inbox pruner.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(&state))
+    let served = axum::serve(listener, router(&state))
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    state.pruner.stop().await;
+    served
 }

@@ -4,7 +4,7 @@
 //! CHARGEGRAPH_DATABASE_URL, CHARGEGRAPH_BODY_LIMIT, CHARGEGRAPH_PUBLIC_URL,
 //! CHARGEGRAPH_LOG_FORMAT, CHARGEGRAPH_DB_MAX_CONNECTIONS,
 //! CHARGEGRAPH_DB_CONNECT_TIMEOUT_MS, CHARGEGRAPH_DB_STATEMENT_TIMEOUT_MS,
-//! CHARGEGRAPH_MAX_PAGE_SIZE.
+//! CHARGEGRAPH_MAX_PAGE_SIZE, CHARGEGRAPH_INBOX_RETENTION_DAYS.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -37,6 +37,8 @@ pub struct Config {
     pub db_connect_timeout_ms: u64,
     /// Longest a PostgreSQL statement may run, in milliseconds; 0 for no limit.
     pub db_statement_timeout_ms: u64,
+    /// Days an inbox row is kept before the background pruner deletes it; 0 keeps them forever.
+    pub inbox_retention_days: u32,
 }
 
 impl Default for Config {
@@ -51,6 +53,7 @@ impl Default for Config {
             max_page_size: 100,
             db_connect_timeout_ms: 10_000,
             db_statement_timeout_ms: 30_000,
+            inbox_retention_days: 30,
         }
     }
 }
@@ -66,6 +69,14 @@ impl Config {
             ms => Some(Duration::from_millis(ms)),
         };
         options
+    }
+
+    /// How long inbox rows are kept, or `None` to keep them forever.
+    pub fn inbox_retention(&self) -> Option<Duration> {
+        match self.inbox_retention_days {
+            0 => None,
+            days => Some(Duration::from_secs(u64::from(days) * 24 * 60 * 60)),
+        }
     }
 
     /// Defaults, then the TOML file (when given or named by CHARGEGRAPH_CONFIG), then the environment.

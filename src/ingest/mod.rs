@@ -18,6 +18,7 @@ mod cdr;
 mod location;
 pub mod merge;
 mod notification;
+pub mod retention;
 mod session;
 mod tariff;
 
@@ -51,8 +52,8 @@ pub enum Source {
     Push,
     /// Pulled by reconciliation.
     Pull,
-    /// Re-applied from the inbox.
-    Replay,
+    /// Re-applied from the inbox row with this id (`chargegraph replay`).
+    Replay(i64),
 }
 
 impl Source {
@@ -60,7 +61,15 @@ impl Source {
         match self {
             Source::Push => "push",
             Source::Pull => "pull",
-            Source::Replay => "replay",
+            Source::Replay(_) => "replay",
+        }
+    }
+
+    /// The inbox row a replay re-applies.
+    fn replay_of(self) -> Option<i64> {
+        match self {
+            Source::Replay(original) => Some(original),
+            Source::Push | Source::Pull => None,
         }
     }
 }
@@ -241,6 +250,7 @@ fn inbox_row(push: &Push) -> InboxRow {
         message: String::new(),
         warnings: Vec::new(),
         body: Some(push.raw_body.clone()),
+        replay_of: push.source.replay_of(),
     }
 }
 
