@@ -21,6 +21,7 @@ use crate::store::Store;
 
 mod error;
 mod ids;
+mod inbox;
 mod loaders;
 mod query;
 mod scalars;
@@ -34,7 +35,7 @@ use loaders::{ConnectorsByEvse, EvsesByLocation, LocationsByPk};
 /// Entry points for reading: one object per area, merged into `Query`.
 #[derive(async_graphql::MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(query::CoreQuery);
+pub struct QueryRoot(query::CoreQuery, inbox::InboxQuery);
 
 /// The schema type served at `/graphql`.
 pub type AppSchema = Schema<QueryRoot, EmptyMutation, SubscriptionRoot>;

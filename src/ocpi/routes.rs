@@ -149,13 +149,7 @@ async fn push(
         module,
         ids: ids.clone(),
     };
-    // OCPI DELETE carries no body; whatever was sent is kept raw in the inbox.
-    let parsed = if ex.method == Method::DELETE {
-        Ok(Value::Object(serde_json::Map::new()))
-    } else {
-        parse_body(&bytes)
-    };
-    let body = match parsed {
+    let body = match push_body(&ex.method, &bytes) {
         Ok(body) => body,
         Err(err) => {
             record(
@@ -183,22 +177,30 @@ async fn push(
         path: ex.path.clone(),
         request_id: Some(ex.request_id.clone()),
     };
-    match ingest::apply(&receiver.store, &receiver.events, &push).await {
-        Ok(applied) => Ok(accepted(receiver, ex, version, applied)),
-        Err(err) => {
-            let err = to_ocpi(err);
-            if !matches!(err, OcpiError::Internal(_)) {
-                let (http, code) = (err.http_status().as_u16(), err.status_code());
-                let rejection = IngestError::Invalid(err.to_string());
-                if let Err(store_err) =
-                    ingest::record_rejection(&receiver.store, &push, &rejection, http, code).await
-                {
-                    error!(error = %store_err, "cannot record rejected push in the inbox");
-                }
-            }
-            Err(err)
+    let applied = apply_push(&receiver.store, &receiver.events, &push).await?;
+    Ok(accepted(receiver, ex, version, applied))
+}
+
+/// Applies a push through ingest. A refusal is recorded in the inbox with the
+/// answer it gets; our own failure is not (its transaction rolled back).
+pub(crate) async fn apply_push(
+    store: &Store,
+    events: &Events,
+    push: &Push,
+) -> Result<Applied, OcpiError> {
+    let err = match ingest::apply(store, events, push).await {
+        Ok(applied) => return Ok(applied),
+        Err(err) => to_ocpi(err),
+    };
+    if !matches!(err, OcpiError::Internal(_)) {
+        let (http, code) = (err.http_status().as_u16(), err.status_code());
+        let rejection = IngestError::Invalid(err.to_string());
+        if let Err(store_err) = ingest::record_rejection(store, push, &rejection, http, code).await
+        {
+            error!(error = %store_err, "cannot record rejected push in the inbox");
         }
     }
+    Err(err)
 }
 
 fn accepted(receiver: &Receiver, ex: &Exchange, version: &str, applied: Applied) -> Answer {
@@ -229,6 +231,16 @@ fn to_ocpi(err: IngestError) -> OcpiError {
         IngestError::UnknownLocation(m) => OcpiError::UnknownLocation(m),
         IngestError::ForeignParty(m) => OcpiError::ForeignParty(m),
         IngestError::Store(e) => OcpiError::Internal(e.to_string()),
+    }
+}
+
+/// The body a push is applied with. OCPI DELETE carries none; whatever was
+/// sent is kept raw in the inbox.
+pub(crate) fn push_body(method: &Method, bytes: &[u8]) -> Result<Value, OcpiError> {
+    if method == Method::DELETE {
+        Ok(Value::Object(serde_json::Map::new()))
+    } else {
+        parse_body(bytes)
     }
 }
 
@@ -483,6 +495,7 @@ async fn record(
         message: err.to_string(),
         warnings: Vec::new(),
         body: body.filter(|_| err.keeps_body()),
+        replay_of: None,
     };
     let written = async {
         let write = receiver.store.begin_write().await?;

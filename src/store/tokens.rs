@@ -63,6 +63,22 @@ pub async fn find_active(store: &Store, token_hash: &str) -> Result<Option<Calle
     }))
 }
 
+/// The caller a token row stood for, whether or not it is still active:
+/// `chargegraph replay` re-applies a push as the token that sent it.
+pub async fn caller_by_pk(store: &Store, token_pk: i64) -> Result<Option<Caller>, StoreError> {
+    let Some(row) = push_token::Entity::find_by_id(token_pk)
+        .one(store.db())
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(Caller {
+        token_pk: row.id,
+        parties: parties_of(&row)?,
+        strict: row.strict,
+    }))
+}
+
 /// Every token, oldest first.
 pub async fn list(store: &Store) -> Result<Vec<TokenInfo>, StoreError> {
     let rows = push_token::Entity::find()

@@ -3,6 +3,7 @@
 
 mod fuzz;
 mod harness;
+mod inbox;
 mod merge_order;
 mod policies;
 mod readme;
