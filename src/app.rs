@@ -2,8 +2,6 @@
 
 use std::future::Future;
 
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
 use axum::Router;
 use tokio::net::TcpListener;
 
@@ -12,7 +10,6 @@ use crate::events::Events;
 use crate::graphql;
 use crate::ingest::retention::Pruner;
 use crate::ocpi::routes::{self, Receiver};
-use crate::ocpi::Envelope;
 use crate::store::{Store, StoreError};
 
 /// Everything the running server shares.
@@ -55,10 +52,10 @@ pub fn router(state: &AppState) -> Router {
         body_limit: state.config.body_limit,
         public_url: state.config.public_url.clone(),
     };
+    // The receiver's router answers every URL no route takes (its fallback).
     Router::new()
         .merge(routes::router(receiver))
         .merge(graphql::router(schema(state)))
-        .fallback(not_found)
 }
 
 /// The GraphQL schema over this state, with the configured limits.
@@ -68,11 +65,6 @@ pub fn schema(state: &AppState) -> graphql::AppSchema {
         ..graphql::Limits::default()
     };
     graphql::build_schema(state.store.clone(), state.events.clone(), limits)
-}
-
-async fn not_found() -> impl IntoResponse {
-    let envelope = Envelope::new(2000, None, "no endpoint at this URL");
-    (StatusCode::NOT_FOUND, axum::Json(envelope))
 }
 
 /// Serves until `shutdown` completes, then stops the inbox pruner.

@@ -88,11 +88,14 @@ async fn location_level(
     } else {
         existing.ok_or_else(|| unknown_location(url.location_id))?
     };
+    let mut evses_changed = false;
     if !stale {
         if let Some(Value::Array(list)) = body.get("evses") {
-            apply_evse_list(ctx, &model, list, patch).await?;
+            evses_changed = apply_evse_list(ctx, &model, list, patch).await?;
         }
     }
+    // A Location push that changes only its EVSEs still changed the location.
+    let changed = changed || evses_changed;
     if changed {
         emit_location(ctx, &model).await?;
     }
@@ -108,13 +111,22 @@ async fn location_level(
 
 /// EVSEs listed in a Location PUT or PATCH are applied one by one; a PUT marks
 /// the EVSEs it no longer lists REMOVED rather than deleting their history.
+/// Says whether any EVSE or connector changed.
 async fn apply_evse_list(
     ctx: &mut Ctx<'_>,
     location: &location::Model,
     list: &[Value],
     patch: bool,
-) -> Result<(), IngestError> {
+) -> Result<bool, IngestError> {
+    if patch {
+        // OCPI leaves a Location PATCH with `evses` undefined (ocpi/ocpi #285,
+        // #540); each listed EVSE is patched, the others are left alone.
+        ctx.applied
+            .warnings
+            .push("$.evses: a Location PATCH with evses is applied per listed EVSE".into());
+    }
     let mut listed = Vec::new();
+    let mut changed = false;
     for value in list {
         let Some(evse_body) = value.as_object() else {
             continue;
@@ -123,7 +135,9 @@ async fn apply_evse_list(
             continue;
         };
         listed.push(key(uid));
-        upsert_evse(ctx, location, uid, evse_body, patch).await?;
+        changed |= upsert_evse(ctx, location, uid, evse_body, patch)
+            .await?
+            .changed;
     }
     if !patch {
         for old in store::evses(ctx.tx, location.id).await? {
@@ -131,10 +145,11 @@ async fn apply_evse_list(
                 let mut removal = Map::new();
                 removal.insert("status".into(), json!("REMOVED"));
                 upsert_evse(ctx, location, &old.uid.clone(), &removal, true).await?;
+                changed = true;
             }
         }
     }
-    Ok(())
+    Ok(changed)
 }
 
 async fn evse_level(
@@ -490,6 +505,35 @@ pub(super) fn check_id(path: &str, body: Option<&str>, url: &str) -> Result<(), 
         ))),
         _ => Ok(()),
     }
+}
+
+/// Degrees within which two coordinates are taken as the same point (~10 m).
+const SAME_POINT: f64 = 1e-4;
+
+/// A warning when the location snapshot in a session or CDR body has the
+/// master location's latitude and longitude the other way round (the OCPI
+/// 2.1.1 and 2.2.1 CDR examples do). The snapshot is stored as sent.
+pub(super) fn swapped_coordinates(body: &Value, master: &location::Model) -> Option<String> {
+    let (Some(lat), Some(lon)) = (master.latitude_deg, master.longitude_deg) else {
+        return None;
+    };
+    let (key, coordinates) = ["cdr_location", "location"]
+        .into_iter()
+        .find_map(|k| Some((k, body.get(k)?.get("coordinates")?)))?;
+    let degrees = |name: &str| match coordinates.get(name)? {
+        Value::String(text) => text.trim().parse::<f64>().ok(),
+        other => other.as_f64(),
+    };
+    let (snap_lat, snap_lon) = (degrees("latitude")?, degrees("longitude")?);
+    let near = |a: f64, b: f64| (a - b).abs() < SAME_POINT;
+    let swapped = near(snap_lat, lon) && near(snap_lon, lat) && !near(snap_lat, lat);
+    swapped.then(|| {
+        format!(
+            "$.{key}.coordinates: latitude and longitude look swapped; \
+             location {:?} has them the other way round",
+            master.ocpi_id
+        )
+    })
 }
 
 fn unknown_location(location_id: &str) -> IngestError {

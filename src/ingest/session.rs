@@ -267,19 +267,25 @@ fn raw_dimensions_by_start(body: &Map<String, Value>) -> Vec<(Timestamp, Value, 
 }
 
 async fn session_row(
-    ctx: &Ctx<'_>,
+    ctx: &mut Ctx<'_>,
     (cc, party, id): (&str, &str, &str),
     raw: &Map<String, Value>,
     incomplete: bool,
 ) -> Result<SessionRow, IngestError> {
     let mut scratch = Report::default();
     let s = wire::parse_session(&Value::Object(raw.clone()), Mode::Whole, &mut scratch);
-    let location_pk = match &s.location_id {
-        Some(location_id) => locations::find(ctx.tx, cc, party, location_id)
-            .await?
-            .map(|m| m.id),
+    let master = match &s.location_id {
+        Some(location_id) => locations::find(ctx.tx, cc, party, location_id).await?,
         None => None,
     };
+    // Only the push that carries a snapshot is checked, not the merged session.
+    if let Some(warning) = master
+        .as_ref()
+        .and_then(|m| super::location::swapped_coordinates(&ctx.push.body, m))
+    {
+        ctx.applied.warnings.push(warning);
+    }
+    let location_pk = master.map(|m| m.id);
     Ok(SessionRow {
         country_code: cc.to_owned(),
         party_id: party.to_owned(),

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use tracing::{debug, error, warn, Instrument};
 
 use super::auth::{self, Caller};
-use super::path::{Module, Target, VERSIONS};
+use super::path::{self, Module, Target, VERSIONS};
 use super::{Envelope, OcpiError};
 use crate::domain::Timestamp;
 use crate::events::Events;
@@ -33,13 +33,31 @@ pub struct Receiver {
     pub public_url: Option<String>,
 }
 
-/// The routes under `/ocpi`.
+/// The routes under `/ocpi`, and the answer to every URL no route takes: a
+/// path that reaches `/ocpi` only through doubled slashes (a peer's base URL
+/// ending in `/`) is the receiver's too, anything else a 404 envelope.
 pub fn router(receiver: Receiver) -> Router {
     Router::new()
         .route("/ocpi", any(receive))
         .route("/ocpi/", any(receive))
         .route("/ocpi/{*rest}", any(receive))
+        .fallback(receive_or_not_found)
         .with_state(receiver)
+}
+
+async fn receive_or_not_found(
+    state: State<Receiver>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let rest = uri.path().trim_start_matches('/');
+    if rest == "ocpi" || rest.starts_with("ocpi/") {
+        return receive(state, method, uri, headers, body).await;
+    }
+    let envelope = Envelope::new(2000, None, "no endpoint at this URL");
+    (StatusCode::NOT_FOUND, axum::Json(envelope)).into_response()
 }
 
 /// Request facts every answer needs.
@@ -72,6 +90,7 @@ async fn receive(
         http.method = %exchange.method,
         http.path = %exchange.path,
         request_id = %exchange.request_id,
+        correlation_id = %exchange.correlation_id,
     );
     async move {
         let (status, envelope, extra) = match handle(&receiver, &exchange, body).await {
@@ -420,8 +439,9 @@ fn header_or_new(headers: &HeaderMap, name: &str) -> String {
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
-/// Echoes the request ids and swaps the 2.2.1 routing headers (OCPI 2.2.1
-/// transport_and_format: the answer's FROM is the request's TO).
+/// Echoes the request ids and, under a functional module, swaps the 2.2.1
+/// routing headers (OCPI 2.2.1 transport_and_format: the answer's FROM is
+/// the request's TO; versions and version details carry none).
 fn respond(
     ex: &Exchange,
     status: StatusCode,
@@ -438,14 +458,14 @@ fn respond(
             headers.insert(name, value);
         }
     }
-    for (from, to) in [
-        ("ocpi-from-country-code", "ocpi-to-country-code"),
-        ("ocpi-from-party-id", "ocpi-to-party-id"),
-        ("ocpi-to-country-code", "ocpi-from-country-code"),
-        ("ocpi-to-party-id", "ocpi-from-party-id"),
-    ] {
-        if let Some(value) = ex.headers.get(from) {
-            headers.insert(to, value.clone());
+    let routing = if path::names_module(&ex.path) {
+        ROUTING_SWAPS
+    } else {
+        &[]
+    };
+    for (from, to) in routing {
+        if let Some(value) = ex.headers.get(*from) {
+            headers.insert(*to, value.clone());
         }
     }
     if let Some((name, value)) = extra {
@@ -453,6 +473,14 @@ fn respond(
     }
     response
 }
+
+/// Each routing header of a request and the header it answers as.
+const ROUTING_SWAPS: &[(&str, &str)] = &[
+    ("ocpi-from-country-code", "ocpi-to-country-code"),
+    ("ocpi-from-party-id", "ocpi-to-party-id"),
+    ("ocpi-to-country-code", "ocpi-from-country-code"),
+    ("ocpi-to-party-id", "ocpi-from-party-id"),
+];
 
 /// Writes the inbox row of a request refused before ingest.
 async fn record(
