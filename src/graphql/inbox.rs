@@ -39,7 +39,7 @@ pub enum InboxOutcome {
     NoRoute,
     /// Refused while the server was shutting down (HTTP 503).
     Unavailable,
-    /// Our fault (HTTP 500); the cause is in the server log.
+    /// Our fault (HTTP 500); the message names the cause, the body is kept for a replay.
     Error,
 }
 

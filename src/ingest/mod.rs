@@ -212,11 +212,41 @@ pub async fn record_rejection(
     http_status: u16,
     status_code: u16,
 ) -> Result<(), StoreError> {
+    let answer = Answered {
+        outcome: "rejected",
+        message: err.to_string(),
+        http_status,
+        status_code,
+    };
+    record_unapplied(store, push, answer).await
+}
+
+/// How a push that was not applied was answered.
+#[derive(Debug, Clone)]
+pub struct Answered {
+    /// The inbox outcome: rejected, error, unavailable.
+    pub outcome: &'static str,
+    /// What the inbox row says (for our own failures: their cause).
+    pub message: String,
+    /// The HTTP status answered.
+    pub http_status: u16,
+    /// The OCPI status code answered.
+    pub status_code: u16,
+}
+
+/// Records a push that was not applied, refused or failed on our side, in
+/// its own transaction and with its body, so that `chargegraph replay` can
+/// re-apply it after a fix.
+pub async fn record_unapplied(
+    store: &Store,
+    push: &Push,
+    answer: Answered,
+) -> Result<(), StoreError> {
     let mut row = inbox_row(push);
-    row.http_status = http_status;
-    row.status_code = status_code;
-    row.outcome = "rejected".into();
-    row.message = err.to_string();
+    row.http_status = answer.http_status;
+    row.status_code = answer.status_code;
+    row.outcome = answer.outcome.into();
+    row.message = answer.message;
     let write = store.begin_write().await?;
     inbox::insert(&write.txn, push.received_at, row).await?;
     write.commit().await

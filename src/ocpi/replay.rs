@@ -11,10 +11,9 @@ use serde_json::Value;
 
 use super::path::Target;
 use super::routes::{apply_push, push_body};
-use super::OcpiError;
 use crate::domain::Timestamp;
 use crate::events::Events;
-use crate::ingest::{self, IngestError, Push, Source};
+use crate::ingest::{self, Answered, Push, Source};
 use crate::store::inbox::{self as store_inbox, InboxFilter};
 use crate::store::{tokens, Store, StoreError};
 
@@ -30,7 +29,7 @@ pub enum Replayed {
         /// Request path.
         path: String,
     },
-    /// Re-applied; the replay's own inbox row says how it went.
+    /// Re-applied (or tried); the replay's own inbox row says how it went.
     Done {
         /// The replay's inbox row.
         inbox_id: i64,
@@ -43,7 +42,7 @@ pub enum Replayed {
         /// The status message it got.
         message: String,
     },
-    /// Re-applying failed on our side; nothing was written.
+    /// The replay could not even be recorded.
     Failed(String),
 }
 
@@ -92,7 +91,7 @@ pub struct Summary {
     pub skipped: usize,
     /// Would be re-applied (dry run).
     pub would_replay: usize,
-    /// Failed on our side.
+    /// Failed on our side (a 5xx, or not recorded at all).
     pub failed: usize,
 }
 
@@ -108,6 +107,7 @@ impl Summary {
                 Replayed::Skipped(_) => summary.skipped += 1,
                 Replayed::WouldReplay { .. } => summary.would_replay += 1,
                 Replayed::Done { status_code, .. } if *status_code == 1000 => summary.applied += 1,
+                Replayed::Done { http_status, .. } if *http_status >= 500 => summary.failed += 1,
                 Replayed::Done { .. } => summary.refused += 1,
                 Replayed::Failed(_) => summary.failed += 1,
             }
@@ -152,7 +152,7 @@ pub async fn replay(
                 method: push.method.to_string(),
                 path: push.path,
             },
-            Ok(push) => reapply(store, events, &push).await?,
+            Ok(push) => reapply(store, events, row.id, &push).await?,
         };
         lines.push(Line {
             inbox_id: row.id,
@@ -214,32 +214,37 @@ async fn prepare(
     }))
 }
 
-async fn reapply(store: &Store, events: &Events, push: &Push) -> Result<Replayed, StoreError> {
-    let Source::Replay(original) = push.source else {
-        return Ok(Replayed::Failed("not a replay".into()));
-    };
-    let result = match push_body(&push.method, push.raw_body.as_bytes()) {
+/// Re-applies the push of inbox row `original` as the receiver would.
+async fn reapply(
+    store: &Store,
+    events: &Events,
+    original: i64,
+    push: &Push,
+) -> Result<Replayed, StoreError> {
+    match push_body(&push.method, push.raw_body.as_bytes()) {
         Ok(body) => {
             let push = Push {
                 body,
                 ..push.clone()
             };
-            apply_push(store, events, &push).await.map(|_| ())
+            // Accepted, refused or failed, the replay is recorded either way.
+            let _ = apply_push(store, events, &push).await;
         }
         Err(err) => {
-            let rejection = IngestError::Invalid(err.to_string());
-            let (http, code) = (err.http_status().as_u16(), err.status_code());
-            ingest::record_rejection(store, push, &rejection, http, code).await?;
-            Err(err)
+            let answer = Answered {
+                outcome: err.outcome(),
+                message: err.to_string(),
+                http_status: err.http_status().as_u16(),
+                status_code: err.status_code(),
+            };
+            ingest::record_unapplied(store, push, answer).await?;
         }
-    };
-    if let Err(OcpiError::Internal(cause)) = result {
-        return Ok(Replayed::Failed(cause));
     }
-    // Both an accepted and a refused replay wrote their own row, which the
-    // original now names.
+    // The replay wrote its own row, which the original now names.
     let Some(replay) = store_inbox::latest_replay(store.db(), original).await? else {
-        return Ok(Replayed::Failed("the replay's inbox row is missing".into()));
+        return Ok(Replayed::Failed(
+            "the replay's inbox row could not be written; see the log".into(),
+        ));
     };
     Ok(Replayed::Done {
         inbox_id: replay.id,

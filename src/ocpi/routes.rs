@@ -16,7 +16,7 @@ use super::path::{self, Module, Target, VERSIONS};
 use super::{Envelope, OcpiError};
 use crate::domain::Timestamp;
 use crate::events::Events;
-use crate::ingest::{self, Applied, IngestError, Push, Source};
+use crate::ingest::{self, Answered, Applied, IngestError, Push, Source};
 use crate::store::inbox::{self, InboxRow};
 use crate::store::{cdrs, locations, notifications, sessions, tariffs, Store};
 
@@ -200,8 +200,9 @@ async fn push(
     Ok(accepted(receiver, ex, version, applied))
 }
 
-/// Applies a push through ingest. A refusal is recorded in the inbox with the
-/// answer it gets; our own failure is not (its transaction rolled back).
+/// Applies a push through ingest. A push that is not applied is recorded in
+/// the inbox with the answer it gets, in a transaction of its own (the
+/// push's rolled back); for our own failure the row keeps the cause.
 pub(crate) async fn apply_push(
     store: &Store,
     events: &Events,
@@ -211,13 +212,18 @@ pub(crate) async fn apply_push(
         Ok(applied) => return Ok(applied),
         Err(err) => to_ocpi(err),
     };
-    if !matches!(err, OcpiError::Internal(_)) {
-        let (http, code) = (err.http_status().as_u16(), err.status_code());
-        let rejection = IngestError::Invalid(err.to_string());
-        if let Err(store_err) = ingest::record_rejection(store, push, &rejection, http, code).await
-        {
-            error!(error = %store_err, "cannot record rejected push in the inbox");
-        }
+    let message = match &err {
+        OcpiError::Internal(cause) => format!("internal error: {cause}"),
+        other => other.to_string(),
+    };
+    let answer = Answered {
+        outcome: err.outcome(),
+        message,
+        http_status: err.http_status().as_u16(),
+        status_code: err.status_code(),
+    };
+    if let Err(store_err) = ingest::record_unapplied(store, push, answer).await {
+        error!(error = %store_err, "cannot record the unapplied push in the inbox");
     }
     Err(err)
 }

@@ -8,8 +8,10 @@ use chargegraph::app::{self, AppState};
 use chargegraph::config::Config;
 use chargegraph::domain::{Access, Party, Timestamp};
 use chargegraph::ingest::retention::{PruneError, PRUNE_BATCH};
-use chargegraph::store::inbox::{self, InboxRow};
+use chargegraph::ocpi::replay::{self, Replayed, Summary};
+use chargegraph::store::inbox::{self, InboxFilter, InboxRow};
 use chrono::Utc;
+use sea_orm::ConnectionTrait;
 use serde_json::{json, Value};
 
 use crate::harness::{fixture, TestApp, TestDb};
@@ -459,4 +461,80 @@ async fn replay_reapplies_a_refused_push_once_its_location_exists() {
         ]
     );
     assert_eq!(put, inbox_ids(&app).await[1]);
+}
+
+#[tokio::test]
+async fn a_push_that_failed_on_our_side_is_kept_and_replayed_after_the_fix() {
+    let app = TestApp::spawn().await;
+    app.refuse_outbox_inserts().await;
+    let body = fixture("greenflux/push_location_put.json");
+    let failed = app.put_location(GF_LOCATION, &body).await;
+    assert_eq!((failed.status, failed.code()), (500, 3000));
+    assert_eq!(failed.message(), "internal error", "the cause is not sent");
+    let rows = app
+        .sqlite_column("SELECT outcome || '|' || http_status || '|' || status_code FROM inbox")
+        .await;
+    assert_eq!(rows, ["error|500|3000"]);
+    let message = app.sqlite_column("SELECT message FROM inbox").await;
+    assert!(
+        message[0].starts_with("internal error: ") && message[0].contains("outbox refused"),
+        "operators see the cause: {message:?}"
+    );
+    assert_eq!(app.sqlite_column("SELECT body FROM inbox").await, [body]);
+
+    // Before the fix the replay fails again, and says so.
+    let errors = InboxFilter {
+        outcomes: vec!["error".into()],
+        ..InboxFilter::default()
+    };
+    let (store, events) = (&app.state.store, &app.state.events);
+    let lines = replay::replay(store, events, &errors, false).await.unwrap();
+    let Replayed::Done {
+        outcome,
+        http_status,
+        ..
+    } = &lines[0].replayed
+    else {
+        panic!("{lines:?}");
+    };
+    assert_eq!((outcome.as_str(), *http_status), ("error", 500));
+    assert_eq!(
+        Summary::of(&lines).to_string(),
+        "1 rows: 0 applied, 0 refused again, 0 skipped, 1 failed"
+    );
+
+    let drop = if app.is_postgres() {
+        "DROP TRIGGER fail_outbox ON outbox"
+    } else {
+        "DROP TRIGGER fail_outbox"
+    };
+    app.state.store.db().execute_unprepared(drop).await.unwrap();
+    let lines = replay::replay(store, events, &errors, false).await.unwrap();
+    let [original, failed_replay] = &lines[..] else {
+        panic!("{lines:?}");
+    };
+    assert!(
+        matches!(&original.replayed, Replayed::Skipped(why) if why.starts_with("already replayed"))
+    );
+    let Replayed::Done {
+        outcome,
+        http_status,
+        status_code,
+        ..
+    } = &failed_replay.replayed
+    else {
+        panic!("{lines:?}");
+    };
+    assert_eq!(
+        (outcome.as_str(), *http_status, *status_code),
+        ("created", 201, 1000)
+    );
+    let stored = app
+        .ocpi(
+            "GET",
+            &format!("/ocpi/2.1.1/locations/NL/GFX/{GF_LOCATION}"),
+            None,
+        )
+        .await;
+    assert_eq!(stored.body["data"]["name"], "Gent Zuid");
 }
