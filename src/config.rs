@@ -4,7 +4,9 @@
 //! CHARGEGRAPH_DATABASE_URL, CHARGEGRAPH_BODY_LIMIT, CHARGEGRAPH_PUBLIC_URL,
 //! CHARGEGRAPH_LOG_FORMAT, CHARGEGRAPH_DB_MAX_CONNECTIONS,
 //! CHARGEGRAPH_DB_CONNECT_TIMEOUT_MS, CHARGEGRAPH_DB_STATEMENT_TIMEOUT_MS,
-//! CHARGEGRAPH_MAX_PAGE_SIZE, CHARGEGRAPH_INBOX_RETENTION_DAYS.
+//! CHARGEGRAPH_MAX_PAGE_SIZE, CHARGEGRAPH_GRAPHQL_MAX_DEPTH,
+//! CHARGEGRAPH_GRAPHQL_MAX_COMPLEXITY, CHARGEGRAPH_GRAPHQL_INTROSPECTION,
+//! CHARGEGRAPH_GRAPHQL_APQ_CACHE_SIZE, CHARGEGRAPH_INBOX_RETENTION_DAYS.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -33,6 +35,14 @@ pub struct Config {
     pub db_max_connections: u32,
     /// Largest page a GraphQL connection returns.
     pub max_page_size: u64,
+    /// Deepest GraphQL selection nesting accepted.
+    pub graphql_max_depth: usize,
+    /// Largest GraphQL query complexity accepted (connections weigh their page size).
+    pub graphql_max_complexity: usize,
+    /// Whether GraphQL introspection (`__schema`, `__type`) is served.
+    pub graphql_introspection: bool,
+    /// How many automatic persisted queries are kept (in-memory LRU).
+    pub graphql_apq_cache_size: usize,
     /// How long to wait for a database connection, in milliseconds.
     pub db_connect_timeout_ms: u64,
     /// Longest a PostgreSQL statement may run, in milliseconds; 0 for no limit.
@@ -51,6 +61,10 @@ impl Default for Config {
             log_format: "text".into(),
             db_max_connections: 8,
             max_page_size: 100,
+            graphql_max_depth: 15,
+            graphql_max_complexity: 10_000,
+            graphql_introspection: true,
+            graphql_apq_cache_size: 1_000,
             db_connect_timeout_ms: 10_000,
             db_statement_timeout_ms: 30_000,
             inbox_retention_days: 30,

@@ -2,19 +2,15 @@
 //! outcome, its warnings and (except for 401 and 413) its body, so that what
 //! was refused, and why, can be found and replayed (`chargegraph replay`).
 
-use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, Enum, ErrorExtensions, InputObject, Object, Result};
 use entity::inbox;
 
-use super::error::{bad_user_input, internal};
-use super::ids::{cursor, parse_cursor};
+use super::error::internal;
+use super::ids::KeyKind;
+use super::pagination::{by_id, connection, edges, weight, PageArgs};
 use super::scalars::DateTime;
 use super::types::store;
-use super::Limits;
 use crate::store::inbox::{self as rows, InboxFilter as RowFilter};
-
-/// Page size when `first` is not given.
-const DEFAULT_PAGE_SIZE: u64 = 20;
 
 /// The `inbox` query.
 #[derive(Default)]
@@ -177,69 +173,68 @@ pub struct InboxTotal {
     filter: RowFilter,
 }
 
-/// The total of a filtered inbox, counted only when asked for.
-#[Object]
 impl InboxTotal {
-    /// How many rows match the filter, over all pages.
-    async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
+    async fn count(&self, ctx: &Context<'_>) -> Result<u64> {
         rows::count(store(ctx)?.db(), &self.filter)
             .await
             .map_err(internal)
     }
 }
 
-/// A page of inbox rows.
-pub type InboxConnection = Connection<String, InboxEntry, InboxTotal, EmptyFields>;
+connection!(
+    /// A page of inbox rows, newest first.
+    InboxConnection,
+    /// One inbox row and its cursor.
+    InboxEdge,
+    InboxEntry,
+    InboxTotal
+);
 
 #[Object]
 impl InboxQuery {
-    /// Inbox rows, newest first, `first` at a time after the `after` cursor.
-    /// Operators only (FORBIDDEN otherwise), and only the parties they may read.
+    /// Inbox rows, newest first. Operators only (FORBIDDEN otherwise), and
+    /// only the parties they may read.
+    #[graphql(complexity = "weight(first, last, child_complexity)")]
     async fn inbox(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        filter: Option<InboxFilterInput>,
+        #[graphql(desc = "Rows from the newest (after `after`).")] first: Option<i32>,
+        #[graphql(desc = "Only rows older than this cursor.")] after: Option<String>,
+        #[graphql(desc = "Rows from the oldest (before `before`).")] last: Option<i32>,
+        #[graphql(desc = "Only rows newer than this cursor.")] before: Option<String>,
+        #[graphql(desc = "What the rows must match.")] filter: Option<InboxFilterInput>,
     ) -> Result<InboxConnection> {
         let access = super::access(ctx);
         if !access.is_operator() {
             return Err(forbidden("the inbox is for operators"));
         }
-        let size = page_size(ctx, first)?;
-        let after = match after.as_deref() {
-            None => None,
-            Some(text) => Some(parse_cursor(text).ok_or_else(|| bad_user_input("invalid cursor"))?),
-        };
+        let window = PageArgs::new(first, after, last, before).window(ctx, LIST, KeyKind::None)?;
         let mut filter = filter.map(RowFilter::from).unwrap_or_default();
         filter.scope = access.parties().map(<[_]>::to_vec);
 
-        let db = store(ctx)?.db();
-        let mut found = rows::page_newest_first(db, &filter, after, size + 1)
+        let found = rows::page_newest_first(store(ctx)?.db(), &filter, &window)
             .await
             .map_err(internal)?;
-
-        let has_next = found.len() as u64 > size;
-        found.truncate(size as usize);
-        let total = InboxTotal { filter };
-        let mut connection = Connection::with_additional_fields(after.is_some(), has_next, total);
-        connection.edges = found
-            .into_iter()
-            .map(|row| Edge::new(cursor(row.id), InboxEntry(row)))
-            .collect();
-        Ok(connection)
+        let (edges, page_info) = edges(
+            found,
+            &window,
+            LIST,
+            |row| by_id(row.id),
+            |cursor, row| InboxEdge {
+                cursor,
+                node: InboxEntry(row),
+            },
+        );
+        Ok(InboxConnection {
+            edges,
+            page_info,
+            total: InboxTotal { filter },
+        })
     }
 }
 
-fn page_size(ctx: &Context<'_>, first: Option<i32>) -> Result<u64> {
-    let cap = ctx.data::<Limits>()?.max_page_size;
-    match first {
-        None => Ok(DEFAULT_PAGE_SIZE.min(cap)),
-        Some(n) if n < 0 => Err(bad_user_input("`first` must not be negative")),
-        Some(n) if n as u64 > cap => Err(bad_user_input(format!("`first` must be at most {cap}"))),
-        Some(n) => Ok(n as u64),
-    }
-}
+/// The cursor name of the inbox list.
+const LIST: &str = "inbox";
 
 /// The caller may not read this.
 fn forbidden(message: &str) -> async_graphql::Error {

@@ -7,9 +7,10 @@ use entity::inbox;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    QueryFilter, QueryOrder, Set,
 };
 
+use super::read::{Sort, Window};
 use super::{Store, StoreError};
 use crate::domain::{Party, Timestamp};
 
@@ -183,20 +184,15 @@ fn upper(column: inbox::Column) -> sea_orm::sea_query::SimpleExpr {
     Func::upper(Expr::col(column)).into()
 }
 
-/// Up to `limit` rows matching `filter` with an id below `before`, newest first.
+/// One page of the rows matching `filter`, newest first.
 pub async fn page_newest_first(
     db: &impl ConnectionTrait,
     filter: &InboxFilter,
-    before: Option<i64>,
-    limit: u64,
+    window: &Window,
 ) -> Result<Vec<inbox::Model>, StoreError> {
-    let mut query = inbox::Entity::find().filter(filter.condition());
-    if let Some(before) = before {
-        query = query.filter(inbox::Column::Id.lt(before));
-    }
-    let rows = query
-        .order_by_desc(inbox::Column::Id)
-        .limit(limit)
+    let select = inbox::Entity::find().filter(filter.condition());
+    let rows = Sort::by_id_desc(inbox::Column::Id)
+        .page(select, window)
         .all(db)
         .await?;
     Ok(rows)

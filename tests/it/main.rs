@@ -3,10 +3,12 @@
 
 mod examples;
 mod fuzz;
+mod graphql_http;
 mod harness;
 mod inbox;
 mod merge_order;
 mod policies;
+mod read_api;
 mod readme;
 mod receiver;
 mod replicas;
