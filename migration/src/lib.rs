@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261203_000001_init;
 mod m20261203_000002_tariff;
 mod m20261203_000003_session_stamps;
+mod m20261204_05_child_order_indexes;
 
 /// Runs every chargegraph migration in order.
 pub struct Migrator;
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_init::Migration),
             Box::new(m20261203_000002_tariff::Migration),
             Box::new(m20261203_000003_session_stamps::Migration),
+            Box::new(m20261204_05_child_order_indexes::Migration),
         ]
     }
 }

@@ -8,4 +8,5 @@ mod policies;
 mod readme;
 mod receiver;
 mod replicas;
+mod schema;
 mod spine;
