@@ -4,7 +4,8 @@
 //! CHARGEGRAPH_DATABASE_URL, CHARGEGRAPH_BODY_LIMIT, CHARGEGRAPH_PUBLIC_URL,
 //! CHARGEGRAPH_LOG_FORMAT, CHARGEGRAPH_DB_MAX_CONNECTIONS,
 //! CHARGEGRAPH_DB_CONNECT_TIMEOUT_MS, CHARGEGRAPH_DB_STATEMENT_TIMEOUT_MS,
-//! CHARGEGRAPH_MAX_PAGE_SIZE.
+//! CHARGEGRAPH_MAX_PAGE_SIZE, CHARGEGRAPH_DB_BATCH_MAX, CHARGEGRAPH_DB_WRITERS,
+//! CHARGEGRAPH_TOKEN_CACHE_MS.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -37,6 +38,12 @@ pub struct Config {
     pub db_connect_timeout_ms: u64,
     /// Longest a PostgreSQL statement may run, in milliseconds; 0 for no limit.
     pub db_statement_timeout_ms: u64,
+    /// Most pushes committed together in one transaction (group commit); 1 for none.
+    pub db_batch_max: usize,
+    /// Concurrent group-commit transactions on PostgreSQL (SQLite has one writer).
+    pub db_writers: usize,
+    /// How long an authenticated push token is remembered, in milliseconds; 0 to look it up on every push.
+    pub token_cache_ms: u64,
 }
 
 impl Default for Config {
@@ -51,6 +58,9 @@ impl Default for Config {
             max_page_size: 100,
             db_connect_timeout_ms: 10_000,
             db_statement_timeout_ms: 30_000,
+            db_batch_max: 64,
+            db_writers: 4,
+            token_cache_ms: 5_000,
         }
     }
 }
@@ -65,6 +75,9 @@ impl Config {
             0 => None,
             ms => Some(Duration::from_millis(ms)),
         };
+        options.batch_max = self.db_batch_max.max(1);
+        options.writers = self.db_writers.max(1);
+        options.token_cache_ttl = Duration::from_millis(self.token_cache_ms);
         options
     }
 

@@ -11,7 +11,7 @@ use crate::domain::party::key;
 use crate::domain::Timestamp;
 use crate::ocpi::wire::{self, Mode, Report};
 use crate::store::locations::{self as store, ConnectorRow, EvseRow, LocationRow, StatusChange};
-use crate::store::outbox::{self, NewEvent};
+use crate::store::outbox::NewEvent;
 
 /// The URL ids of a location-level push: cc, party, location id, [evse uid, [connector id]].
 struct Url<'a> {
@@ -385,8 +385,7 @@ async fn record_status_change(
         session_pk: None,
         payload,
     };
-    outbox::insert(ctx.tx, event).await?;
-    ctx.applied.emitted = true;
+    ctx.emit(event);
     Ok(())
 }
 
@@ -404,8 +403,7 @@ async fn emit_location(ctx: &mut Ctx<'_>, location: &location::Model) -> Result<
             "location_id": location.ocpi_id,
         }),
     };
-    outbox::insert(ctx.tx, event).await?;
-    ctx.applied.emitted = true;
+    ctx.emit(event);
     Ok(())
 }
 

@@ -12,7 +12,7 @@ use super::{check, check_patch_stamp, require_party, Ctx, IngestError};
 use crate::domain::Timestamp;
 use crate::ocpi::wire::{self, ChargingPeriod, Mode, Report};
 use crate::store::locations;
-use crate::store::outbox::{self, NewEvent};
+use crate::store::outbox::NewEvent;
 use crate::store::sessions::{self as store, EventRow, PeriodRow, SessionRow};
 
 const PERIODS: &str = "charging_periods";
@@ -64,7 +64,7 @@ pub(super) async fn apply(ctx: &mut Ctx<'_>) -> Result<(), IngestError> {
         &stamps.fields,
     ) {
         if let Some(model) = &existing {
-            record_event(ctx, model, parsed.last_updated, false).await?;
+            record_event(ctx, model, parsed.last_updated, false);
         }
         ctx.outcome(
             false,
@@ -118,7 +118,7 @@ pub(super) async fn apply(ctx: &mut Ctx<'_>) -> Result<(), IngestError> {
                 .push("$.kwh: lower than the stored kwh".into());
         }
     }
-    record_event(ctx, &model, parsed.last_updated, taken).await?;
+    record_event(ctx, &model, parsed.last_updated, taken);
     if changed {
         emit(ctx, &model).await?;
     }
@@ -306,15 +306,16 @@ async fn session_row(
     })
 }
 
-async fn record_event(
-    ctx: &Ctx<'_>,
+/// Adds the push to the session's timeline (written after the push's inbox row).
+fn record_event(
+    ctx: &mut Ctx<'_>,
     model: &session::Model,
     stamp: Option<Timestamp>,
     applied: bool,
-) -> Result<(), IngestError> {
+) {
     let row = EventRow {
         session_pk: model.id,
-        inbox_pk: Some(ctx.inbox_pk),
+        inbox_pk: None,
         method: ctx.push.method.to_string(),
         at: stamp.unwrap_or(ctx.received_at()).as_datetime(),
         received_at: ctx.received_at().as_datetime(),
@@ -323,8 +324,7 @@ async fn record_event(
         total_cost_micro: model.total_cost_micro,
         applied,
     };
-    store::insert_event(ctx.tx, row).await?;
-    Ok(())
+    ctx.record_session_event(row);
 }
 
 async fn emit(ctx: &mut Ctx<'_>, model: &session::Model) -> Result<(), IngestError> {
@@ -346,7 +346,6 @@ async fn emit(ctx: &mut Ctx<'_>, model: &session::Model) -> Result<(), IngestErr
             "kwh": kwh,
         }),
     };
-    outbox::insert(ctx.tx, event).await?;
-    ctx.applied.emitted = true;
+    ctx.emit(event);
     Ok(())
 }
