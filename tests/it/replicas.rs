@@ -453,8 +453,8 @@ async fn two_replicas_creating_one_location_store_it_once_with_the_newest_evses(
 
 #[tokio::test]
 async fn two_replicas_keep_one_cdr_and_the_newest_tariff() {
-    const TARIFFS: usize = 6;
-    const VERSIONS: usize = 6;
+    const TARIFFS: usize = 4;
+    const VERSIONS: usize = 16;
     let Some(app) = postgres_app().await else {
         return;
     };
