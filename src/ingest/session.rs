@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 
 use super::merge::{self, Stamps, Update};
 use super::{check, check_patch_stamp, require_party, Ctx, IngestError};
+use crate::domain::party::key;
 use crate::domain::Timestamp;
 use crate::ocpi::wire::{self, ChargingPeriod, Mode, Report};
 use crate::store::locations;
@@ -92,7 +93,11 @@ pub(super) async fn apply(ctx: &mut Ctx<'_>) -> Result<(), IngestError> {
         || existing
             .as_ref()
             .is_some_and(|m| m.incomplete != incomplete);
-    let mut row = session_row(ctx, (cc, party, session_id), &raw, incomplete).await?;
+    let known_location = existing
+        .as_ref()
+        .and_then(|m| Some((m.location_id.clone()?, m.location_pk?)));
+    let ids = (cc, party, session_id);
+    let mut row = session_row(ctx, ids, &raw, incomplete, known_location).await?;
     let field_stamps = serde_json::to_string(&stamps).ok();
     row.merge_stamps = field_stamps.clone();
     let model = store::save(ctx.tx, existing, row).await?;
@@ -183,8 +188,11 @@ async fn apply_periods(
             changed: false,
         });
     }
-    let keep = after.keys().filter_map(|k| parse_start(k)).collect();
-    store::delete_periods_except(ctx.tx, session_pk, keep).await?;
+    // The stored rows are `before`; only a PUT can leave some of them out.
+    if before.keys().any(|k| !after.contains_key(k)) {
+        let keep = after.keys().filter_map(|k| parse_start(k)).collect();
+        store::delete_periods_except(ctx.tx, session_pk, keep).await?;
+    }
     for period in parsed.unwrap_or_default() {
         let key = period.start_date_time.to_string();
         if after.get(&key).is_some_and(|v| before.get(&key) != Some(v)) {
@@ -266,19 +274,23 @@ fn raw_dimensions_by_start(body: &Map<String, Value>) -> Vec<(Timestamp, Value, 
         .collect()
 }
 
+/// The session's columns from its merged JSON. The location row is looked
+/// up unless the stored session already links the same location id.
 async fn session_row(
     ctx: &Ctx<'_>,
     (cc, party, id): (&str, &str, &str),
     raw: &Map<String, Value>,
     incomplete: bool,
+    known_location: Option<(String, i64)>,
 ) -> Result<SessionRow, IngestError> {
     let mut scratch = Report::default();
     let s = wire::parse_session(&Value::Object(raw.clone()), Mode::Whole, &mut scratch);
-    let location_pk = match &s.location_id {
-        Some(location_id) => locations::find(ctx.tx, cc, party, location_id)
+    let location_pk = match (&s.location_id, known_location) {
+        (Some(location_id), Some((known, pk))) if key(location_id) == key(&known) => Some(pk),
+        (Some(location_id), _) => locations::find(ctx.tx, cc, party, location_id)
             .await?
             .map(|m| m.id),
-        None => None,
+        (None, _) => None,
     };
     Ok(SessionRow {
         country_code: cc.to_owned(),
