@@ -142,14 +142,8 @@ async fn run_one(
     config.listen = "127.0.0.1:0".parse()?;
     let state = AppState::start(config).await?;
     let party = Party::new("NL", "GFX");
-    let token_pk = tokens::insert(
-        &state.store,
-        &hash_token(TOKEN),
-        None,
-        &[party.clone()],
-        false,
-    )
-    .await?;
+    let parties = std::slice::from_ref(&party);
+    let token_pk = tokens::insert(&state.store, &hash_token(TOKEN), None, parties, false).await?;
     let caller = Caller {
         token_pk,
         parties: vec![party],
