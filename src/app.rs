@@ -57,8 +57,13 @@ pub fn router(state: &AppState) -> Router {
 
 /// The GraphQL schema over this state, with the configured limits.
 pub fn schema(state: &AppState) -> graphql::AppSchema {
+    let config = &state.config;
     let limits = graphql::Limits {
-        max_page_size: state.config.max_page_size,
+        max_page_size: config.max_page_size,
+        max_depth: config.graphql_max_depth,
+        max_complexity: config.graphql_max_complexity,
+        introspection: config.graphql_introspection,
+        apq_cache_size: config.graphql_apq_cache_size,
         ..graphql::Limits::default()
     };
     graphql::build_schema(state.store.clone(), state.events.clone(), limits)

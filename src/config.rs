@@ -5,7 +5,9 @@
 //! CHARGEGRAPH_LOG_FORMAT, CHARGEGRAPH_DB_MAX_CONNECTIONS,
 //! CHARGEGRAPH_DB_CONNECT_TIMEOUT_MS, CHARGEGRAPH_DB_STATEMENT_TIMEOUT_MS,
 //! CHARGEGRAPH_MAX_PAGE_SIZE, CHARGEGRAPH_DB_BATCH_MAX, CHARGEGRAPH_DB_WRITERS,
-//! CHARGEGRAPH_TOKEN_CACHE_MS.
+//! CHARGEGRAPH_TOKEN_CACHE_MS, CHARGEGRAPH_GRAPHQL_MAX_DEPTH,
+//! CHARGEGRAPH_GRAPHQL_MAX_COMPLEXITY, CHARGEGRAPH_GRAPHQL_INTROSPECTION,
+//! CHARGEGRAPH_GRAPHQL_APQ_CACHE_SIZE.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -34,6 +36,14 @@ pub struct Config {
     pub db_max_connections: u32,
     /// Largest page a GraphQL connection returns.
     pub max_page_size: u64,
+    /// Deepest GraphQL selection nesting accepted.
+    pub graphql_max_depth: usize,
+    /// Largest GraphQL query complexity accepted (connections weigh their page size).
+    pub graphql_max_complexity: usize,
+    /// Whether GraphQL introspection (`__schema`, `__type`) is served.
+    pub graphql_introspection: bool,
+    /// How many automatic persisted queries are kept (in-memory LRU).
+    pub graphql_apq_cache_size: usize,
     /// How long to wait for a database connection, in milliseconds.
     pub db_connect_timeout_ms: u64,
     /// Longest a PostgreSQL statement may run, in milliseconds; 0 for no limit.
@@ -56,6 +66,10 @@ impl Default for Config {
             log_format: "text".into(),
             db_max_connections: 8,
             max_page_size: 100,
+            graphql_max_depth: 15,
+            graphql_max_complexity: 10_000,
+            graphql_introspection: true,
+            graphql_apq_cache_size: 1_000,
             db_connect_timeout_ms: 10_000,
             db_statement_timeout_ms: 30_000,
             db_batch_max: 64,

@@ -40,7 +40,9 @@ impl SubscriptionRoot {
     async fn evse_status_changed(
         &self,
         ctx: &Context<'_>,
-        filter: Option<EvseStatusChangedFilter>,
+        #[graphql(desc = "Which changes to send; every given field must match.")] filter: Option<
+            EvseStatusChangedFilter,
+        >,
     ) -> Result<impl Stream<Item = EvseStatusChange>> {
         let receiver = ctx.data::<Events>()?.subscribe();
         let filter = filter.unwrap_or_default();

@@ -179,6 +179,15 @@ impl Store {
         &self.db
     }
 
+    /// Calls `callback` with the SQL of every statement run through this
+    /// handle's pool (not its write transactions): tests count a query's
+    /// statements with it.
+    pub fn on_statement(mut self, callback: impl Fn(&str) + Send + Sync + 'static) -> Store {
+        self.db
+            .set_metric_callback(move |info| callback(&info.statement.sql));
+        self
+    }
+
     /// The backend in use.
     pub fn backend(&self) -> DbBackend {
         self.db.get_database_backend()

@@ -2,9 +2,11 @@
 //! driven over real HTTP and WebSocket.
 
 mod fuzz;
+mod graphql_http;
 mod harness;
 mod merge_order;
 mod policies;
+mod read_api;
 mod readme;
 mod receiver;
 mod replicas;
