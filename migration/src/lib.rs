@@ -5,9 +5,9 @@ pub use sea_orm_migration::prelude::*;
 mod m20261203_000001_init;
 mod m20261203_000002_tariff;
 mod m20261203_000003_session_stamps;
-mod m20261204_05_child_order_indexes;
 mod m20261204_020001_location_geo;
 mod m20261204_020002_read_indexes;
+mod m20261204_05_child_order_indexes;
 
 /// Runs every chargegraph migration in order.
 pub struct Migrator;
