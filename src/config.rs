@@ -4,7 +4,8 @@
 //! CHARGEGRAPH_DATABASE_URL, CHARGEGRAPH_BODY_LIMIT, CHARGEGRAPH_PUBLIC_URL,
 //! CHARGEGRAPH_LOG_FORMAT, CHARGEGRAPH_DB_MAX_CONNECTIONS,
 //! CHARGEGRAPH_DB_CONNECT_TIMEOUT_MS, CHARGEGRAPH_DB_STATEMENT_TIMEOUT_MS,
-//! CHARGEGRAPH_MAX_PAGE_SIZE, CHARGEGRAPH_GRAPHQL_MAX_DEPTH,
+//! CHARGEGRAPH_MAX_PAGE_SIZE, CHARGEGRAPH_DB_BATCH_MAX, CHARGEGRAPH_DB_WRITERS,
+//! CHARGEGRAPH_TOKEN_CACHE_MS, CHARGEGRAPH_GRAPHQL_MAX_DEPTH,
 //! CHARGEGRAPH_GRAPHQL_MAX_COMPLEXITY, CHARGEGRAPH_GRAPHQL_INTROSPECTION,
 //! CHARGEGRAPH_GRAPHQL_APQ_CACHE_SIZE, CHARGEGRAPH_INBOX_RETENTION_DAYS.
 
@@ -49,6 +50,12 @@ pub struct Config {
     pub db_statement_timeout_ms: u64,
     /// Days an inbox row is kept before the background pruner deletes it; 0 keeps them forever.
     pub inbox_retention_days: u32,
+    /// Most pushes committed together in one transaction (group commit); 1 for none.
+    pub db_batch_max: usize,
+    /// Concurrent group-commit transactions on PostgreSQL (SQLite has one writer).
+    pub db_writers: usize,
+    /// How long an authenticated push token is remembered, in milliseconds; 0 to look it up on every push.
+    pub token_cache_ms: u64,
 }
 
 impl Default for Config {
@@ -68,6 +75,9 @@ impl Default for Config {
             db_connect_timeout_ms: 10_000,
             db_statement_timeout_ms: 30_000,
             inbox_retention_days: 30,
+            db_batch_max: 64,
+            db_writers: 4,
+            token_cache_ms: 5_000,
         }
     }
 }
@@ -82,6 +92,9 @@ impl Config {
             0 => None,
             ms => Some(Duration::from_millis(ms)),
         };
+        options.batch_max = self.db_batch_max.max(1);
+        options.writers = self.db_writers.max(1);
+        options.token_cache_ttl = Duration::from_millis(self.token_cache_ms);
         options
     }
 

@@ -8,6 +8,7 @@ mod m20261203_000003_session_stamps;
 mod m20261204_010001_inbox_replay;
 mod m20261204_020001_location_geo;
 mod m20261204_020002_read_indexes;
+mod m20261204_05_child_order_indexes;
 
 /// Runs every chargegraph migration in order.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000002_tariff::Migration),
             Box::new(m20261203_000003_session_stamps::Migration),
             Box::new(m20261204_010001_inbox_replay::Migration),
+            Box::new(m20261204_05_child_order_indexes::Migration),
             Box::new(m20261204_020001_location_geo::Migration),
             Box::new(m20261204_020002_read_indexes::Migration),
         ]

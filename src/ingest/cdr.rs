@@ -7,7 +7,7 @@ use super::{check, Ctx, IngestError};
 use crate::ocpi::wire::{self, Mode, Report};
 use crate::store::cdrs::{self as store, CdrRow};
 use crate::store::locations;
-use crate::store::outbox::{self, NewEvent};
+use crate::store::outbox::NewEvent;
 
 pub(super) async fn apply(ctx: &mut Ctx<'_>) -> Result<(), IngestError> {
     let body = &ctx.push.body;
@@ -94,8 +94,7 @@ pub(super) async fn apply(ctx: &mut Ctx<'_>) -> Result<(), IngestError> {
         session_pk: None,
         payload: json!({"country_code": cc, "party_id": party, "cdr_id": id}),
     };
-    outbox::insert(ctx.tx, event).await?;
-    ctx.applied.emitted = true;
+    ctx.emit(event);
     ctx.outcome(true, "CDR stored");
     Ok(())
 }

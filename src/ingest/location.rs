@@ -2,7 +2,7 @@
 //! Locations, receiver interface), with parent stamp bumps and status history.
 
 use axum::http::Method;
-use entity::{evse, location};
+use entity::{connector, evse, location};
 use serde_json::{json, Map, Value};
 
 use super::merge::{self, is_stale};
@@ -11,7 +11,7 @@ use crate::domain::party::key;
 use crate::domain::Timestamp;
 use crate::ocpi::wire::{self, Mode, Report};
 use crate::store::locations::{self as store, ConnectorRow, EvseRow, LocationRow, StatusChange};
-use crate::store::outbox::{self, NewEvent};
+use crate::store::outbox::NewEvent;
 
 /// The URL ids of a location-level push: cc, party, location id, [evse uid, [connector id]].
 struct Url<'a> {
@@ -135,7 +135,8 @@ async fn apply_evse_list(
             continue;
         };
         listed.push(key(uid));
-        changed |= upsert_evse(ctx, location, uid, evse_body, patch)
+        let existing = store::find_evse_for_update(ctx.tx, location.id, uid).await?;
+        changed |= upsert_evse(ctx, location, uid, existing, evse_body, patch)
             .await?
             .changed;
     }
@@ -144,7 +145,8 @@ async fn apply_evse_list(
             if !listed.contains(&old.uid_key) && old.status.as_deref() != Some("REMOVED") {
                 let mut removal = Map::new();
                 removal.insert("status".into(), json!("REMOVED"));
-                upsert_evse(ctx, location, &old.uid.clone(), &removal, true).await?;
+                let uid = old.uid.clone();
+                upsert_evse(ctx, location, &uid, Some(old), &removal, true).await?;
                 changed = true;
             }
         }
@@ -172,7 +174,7 @@ async fn evse_level(
     if patch && existing.is_none() {
         return Err(unknown_evse(url.location_id, uid));
     }
-    let result = upsert_evse(ctx, &location, uid, body, patch).await?;
+    let result = upsert_evse(ctx, &location, uid, existing, body, patch).await?;
     if result.changed {
         store::bump_location(
             ctx.tx,
@@ -214,7 +216,7 @@ async fn connector_level(
             url.location_id
         )));
     }
-    let result = upsert_connector(ctx, evse.id, connector_id, body, patch).await?;
+    let result = upsert_connector(ctx, evse.id, connector_id, existing, body, patch).await?;
     if result.changed {
         let stamp = parsed.last_updated.map(|t| t.as_datetime());
         let at = ctx.received_at().as_datetime();
@@ -246,14 +248,16 @@ impl Upsert {
     }
 }
 
+/// Applies an EVSE body to the stored EVSE (`existing`, read under the
+/// location's lock by the caller), with its connectors.
 async fn upsert_evse(
     ctx: &mut Ctx<'_>,
     location: &location::Model,
     uid: &str,
+    existing: Option<evse::Model>,
     body: &Map<String, Value>,
     patch: bool,
 ) -> Result<Upsert, IngestError> {
-    let existing = store::find_evse_for_update(ctx.tx, location.id, uid).await?;
     let incoming_stamp = stamp_of(body);
     let stale = is_stale(
         existing.as_ref().and_then(|m| m.last_updated),
@@ -315,7 +319,8 @@ async fn apply_connector_list(
         let Some(id) = body.get("id").and_then(id_text) else {
             continue;
         };
-        changed |= upsert_connector(ctx, evse_pk, &id, body, patch)
+        let existing = store::find_connector_for_update(ctx.tx, evse_pk, &id).await?;
+        changed |= upsert_connector(ctx, evse_pk, &id, existing, body, patch)
             .await?
             .changed;
         listed.push(id);
@@ -330,10 +335,10 @@ async fn upsert_connector(
     ctx: &mut Ctx<'_>,
     evse_pk: i64,
     connector_id: &str,
+    existing: Option<connector::Model>,
     body: &Map<String, Value>,
     patch: bool,
 ) -> Result<Upsert, IngestError> {
-    let existing = store::find_connector_for_update(ctx.tx, evse_pk, connector_id).await?;
     let stale = is_stale(
         existing.as_ref().and_then(|m| m.last_updated),
         stamp_of(body),
@@ -400,8 +405,7 @@ async fn record_status_change(
         session_pk: None,
         payload,
     };
-    outbox::insert(ctx.tx, event).await?;
-    ctx.applied.emitted = true;
+    ctx.emit(event);
     Ok(())
 }
 
@@ -419,8 +423,7 @@ async fn emit_location(ctx: &mut Ctx<'_>, location: &location::Model) -> Result<
             "location_id": location.ocpi_id,
         }),
     };
-    outbox::insert(ctx.tx, event).await?;
-    ctx.applied.emitted = true;
+    ctx.emit(event);
     Ok(())
 }
 

@@ -12,4 +12,5 @@ mod read_api;
 mod readme;
 mod receiver;
 mod replicas;
+mod schema;
 mod spine;
