@@ -1,4 +1,4 @@
-//! The command line: serve (the default), migrate, schema, token.
+//! The command line: serve (the default), migrate, schema, token, replay.
 
 use std::path::PathBuf;
 
@@ -9,8 +9,11 @@ use tracing::info;
 
 use crate::app::{self, AppState};
 use crate::config::Config;
-use crate::domain::Party;
+use crate::domain::{time, Party};
+use crate::events::Events;
 use crate::ocpi::auth::hash_token;
+use crate::ocpi::replay::{self, Summary};
+use crate::store::inbox::InboxFilter;
 use crate::store::{tokens, Store};
 use crate::{demo, graphql, telemetry};
 
@@ -36,6 +39,8 @@ enum Command {
     /// Manage push tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Re-apply inbox rows through the normal ingest path (after a fix).
+    Replay(ReplayArgs),
 }
 
 #[derive(Debug, Default, Args)]
@@ -61,6 +66,57 @@ enum TokenCommand {
     },
     /// List tokens (never their secrets).
     List,
+}
+
+/// Which inbox rows `replay` re-applies; every given option must match.
+#[derive(Debug, Args)]
+struct ReplayArgs {
+    /// Rows with this outcome; repeat for more (default: rejected, unless --id names rows).
+    #[arg(long = "outcome")]
+    outcomes: Vec<String>,
+    /// Rows received at or after this instant (RFC 3339).
+    #[arg(long, value_parser = parse_instant, required_unless_present = "ids")]
+    since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Rows received before this instant (RFC 3339).
+    #[arg(long, value_parser = parse_instant)]
+    until: Option<chrono::DateTime<chrono::Utc>>,
+    /// Rows of this OCPI module.
+    #[arg(long, value_parser = ["locations", "sessions", "cdrs", "tariffs", "notifications"])]
+    module: Option<String>,
+    /// Rows of this party, as CC/PTY.
+    #[arg(long, value_parser = parse_party)]
+    party: Option<Party>,
+    /// Only these inbox rows (`--id 4 7` or `--id 4 --id 7`).
+    #[arg(long = "id", num_args = 1.., value_name = "N")]
+    ids: Vec<i64>,
+    /// Print what would be replayed; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+impl ReplayArgs {
+    fn filter(&self) -> InboxFilter {
+        let outcomes = match (self.outcomes.is_empty(), self.ids.is_empty()) {
+            (true, true) => vec!["rejected".to_owned()],
+            _ => self.outcomes.clone(),
+        };
+        InboxFilter {
+            outcomes,
+            module: self.module.clone(),
+            country_code: self.party.as_ref().map(|p| p.country_code.clone()),
+            party_id: self.party.as_ref().map(|p| p.party_id.clone()),
+            received_from: self.since,
+            received_before: self.until,
+            ids: self.ids.clone(),
+            ..InboxFilter::default()
+        }
+    }
+}
+
+fn parse_instant(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    time::parse(s)
+        .map(|p| p.at.as_datetime())
+        .map_err(|e| e.to_string())
 }
 
 fn parse_party(s: &str) -> Result<Party, String> {
@@ -90,6 +146,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token(command) => token(config, command).await,
+        Command::Replay(args) => replay_rows(config, args).await,
     }
 }
 
@@ -163,6 +220,22 @@ async fn token(config: Config, command: TokenCommand) -> anyhow::Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+async fn replay_rows(config: Config, args: ReplayArgs) -> anyhow::Result<()> {
+    let store = connect(&config).await?;
+    // Replayed changes emit events like any push; a running server's reader
+    // picks the committed outbox rows up (woken or by its poll).
+    let events = Events::start(store.clone());
+    events.ready().await;
+    let lines = replay::replay(&store, &events, &args.filter(), args.dry_run)
+        .await
+        .context("cannot read or write the inbox")?;
+    for line in &lines {
+        println!("{line}");
+    }
+    println!("{}", Summary::of(&lines));
     Ok(())
 }
 

@@ -1,14 +1,9 @@
 //! One Config, read from an optional TOML file and `CHARGEGRAPH_*` variables.
 //!
-//! Reads: CHARGEGRAPH_CONFIG (the TOML file), CHARGEGRAPH_LISTEN,
-//! CHARGEGRAPH_DATABASE_URL, CHARGEGRAPH_BODY_LIMIT, CHARGEGRAPH_PUBLIC_URL,
-//! CHARGEGRAPH_LOG_FORMAT, CHARGEGRAPH_DB_MAX_CONNECTIONS,
-//! CHARGEGRAPH_DB_CONNECT_TIMEOUT_MS, CHARGEGRAPH_DB_STATEMENT_TIMEOUT_MS,
-//! CHARGEGRAPH_MAX_PAGE_SIZE, CHARGEGRAPH_OUTBOX_POLL_MS,
-//! CHARGEGRAPH_OUTBOX_RETENTION_HOURS, CHARGEGRAPH_OUTBOX_PRUNE_INTERVAL_SECS,
-//! CHARGEGRAPH_SUBSCRIPTION_BUFFER, CHARGEGRAPH_WS_INIT_TIMEOUT_MS,
-//! CHARGEGRAPH_WS_PING_INTERVAL_MS, CHARGEGRAPH_WS_PING_TIMEOUT_MS,
-//! CHARGEGRAPH_WS_MAX_MESSAGE_BYTES, CHARGEGRAPH_WS_MAX_SUBSCRIPTIONS.
+//! Reads CHARGEGRAPH_CONFIG (the TOML file) and one `CHARGEGRAPH_<FIELD>`
+//! variable per field of [`Config`], the field's name upper-cased
+//! (CHARGEGRAPH_LISTEN, CHARGEGRAPH_DATABASE_URL, CHARGEGRAPH_DB_BATCH_MAX,
+//! CHARGEGRAPH_WS_PING_INTERVAL_MS, ...); README.md lists them all.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -39,6 +34,14 @@ pub struct Config {
     pub db_max_connections: u32,
     /// Largest page a GraphQL connection returns.
     pub max_page_size: u64,
+    /// Deepest GraphQL selection nesting accepted.
+    pub graphql_max_depth: usize,
+    /// Largest GraphQL query complexity accepted (connections weigh their page size).
+    pub graphql_max_complexity: usize,
+    /// Whether GraphQL introspection (`__schema`, `__type`) is served.
+    pub graphql_introspection: bool,
+    /// How many automatic persisted queries are kept (in-memory LRU).
+    pub graphql_apq_cache_size: usize,
     /// How long to wait for a database connection, in milliseconds.
     pub db_connect_timeout_ms: u64,
     /// Longest a PostgreSQL statement may run, in milliseconds; 0 for no limit.
@@ -61,6 +64,14 @@ pub struct Config {
     pub ws_max_message_bytes: usize,
     /// Most subscriptions on one WebSocket connection.
     pub ws_max_subscriptions: usize,
+    /// Days an inbox row is kept before the background pruner deletes it; 0 keeps them forever.
+    pub inbox_retention_days: u32,
+    /// Most pushes committed together in one transaction (group commit); 1 for none.
+    pub db_batch_max: usize,
+    /// Concurrent group-commit transactions on PostgreSQL (SQLite has one writer).
+    pub db_writers: usize,
+    /// How long an authenticated push token is remembered, in milliseconds; 0 to look it up on every push.
+    pub token_cache_ms: u64,
 }
 
 impl Default for Config {
@@ -73,6 +84,10 @@ impl Default for Config {
             log_format: "text".into(),
             db_max_connections: 8,
             max_page_size: 100,
+            graphql_max_depth: 15,
+            graphql_max_complexity: 10_000,
+            graphql_introspection: true,
+            graphql_apq_cache_size: 1_000,
             db_connect_timeout_ms: 10_000,
             db_statement_timeout_ms: 30_000,
             outbox_poll_ms: 3_000,
@@ -84,6 +99,10 @@ impl Default for Config {
             ws_ping_timeout_ms: 10_000,
             ws_max_message_bytes: 64 * 1024,
             ws_max_subscriptions: 100,
+            inbox_retention_days: 30,
+            db_batch_max: 64,
+            db_writers: 4,
+            token_cache_ms: 5_000,
         }
     }
 }
@@ -98,6 +117,9 @@ impl Config {
             0 => None,
             ms => Some(Duration::from_millis(ms)),
         };
+        options.batch_max = self.db_batch_max.max(1);
+        options.writers = self.db_writers.max(1);
+        options.token_cache_ttl = Duration::from_millis(self.token_cache_ms);
         options
     }
 
@@ -121,6 +143,14 @@ impl Config {
             max_message_bytes: self.ws_max_message_bytes,
             max_subscriptions: self.ws_max_subscriptions,
             ..WsSettings::default()
+        }
+    }
+
+    /// How long inbox rows are kept, or `None` to keep them forever.
+    pub fn inbox_retention(&self) -> Option<Duration> {
+        match self.inbox_retention_days {
+            0 => None,
+            days => Some(Duration::from_secs(u64::from(days) * 24 * 60 * 60)),
         }
     }
 

@@ -28,6 +28,13 @@ pub struct Model {
     pub latitude_deg: Option<f64>,
     /// Parsed copy for geo search.
     pub longitude_deg: Option<f64>,
+    /// Unit vector of the coordinates on the sphere (x, y, z), so that a
+    /// haversine distance is plain arithmetic in SQL on either backend.
+    pub geo_x: Option<f64>,
+    /// See `geo_x`.
+    pub geo_y: Option<f64>,
+    /// See `geo_x`.
+    pub geo_z: Option<f64>,
     pub publish: Option<bool>,
     pub time_zone: Option<String>,
     pub location_type: Option<String>,

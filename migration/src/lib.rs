@@ -5,7 +5,11 @@ pub use sea_orm_migration::prelude::*;
 mod m20261203_000001_init;
 mod m20261203_000002_tariff;
 mod m20261203_000003_session_stamps;
+mod m20261204_010001_inbox_replay;
+mod m20261204_020001_location_geo;
+mod m20261204_020002_read_indexes;
 mod m20261204_04_outbox_horizon;
+mod m20261204_05_child_order_indexes;
 
 /// Runs every chargegraph migration in order.
 pub struct Migrator;
@@ -18,6 +22,10 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000002_tariff::Migration),
             Box::new(m20261203_000003_session_stamps::Migration),
             Box::new(m20261204_04_outbox_horizon::Migration),
+            Box::new(m20261204_010001_inbox_replay::Migration),
+            Box::new(m20261204_05_child_order_indexes::Migration),
+            Box::new(m20261204_020001_location_geo::Migration),
+            Box::new(m20261204_020002_read_indexes::Migration),
         ]
     }
 }

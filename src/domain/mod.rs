@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod amount;
+pub mod geo;
 pub mod party;
 pub mod time;
 

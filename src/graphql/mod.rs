@@ -6,13 +6,14 @@
 
 use std::sync::Arc;
 
-use async_graphql::dataloader::DataLoader;
+use async_graphql::extensions::apollo_persisted_queries::{
+    ApolloPersistedQueries, LruCacheStorage,
+};
 use async_graphql::http::GraphiQLSource;
 use async_graphql::{EmptyMutation, SDLExportOptions, Schema};
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
-use axum::extract::{FromRef, FromRequest, Request, State};
+use axum::extract::{FromRef, Request, State};
 use axum::http::{header, HeaderMap};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, Response};
 use axum::routing::get;
 use axum::Router;
 
@@ -20,9 +21,13 @@ use crate::domain::Access;
 use crate::events::Events;
 use crate::store::Store;
 
+mod enums;
 mod error;
+mod http;
 mod ids;
+mod inbox;
 mod loaders;
+mod pagination;
 mod query;
 mod scalars;
 mod subscription;
@@ -32,25 +37,31 @@ pub mod ws;
 pub use subscription::SubscriptionRoot;
 pub use ws::WsSettings;
 
-use loaders::{ConnectorsByEvse, EvsesByLocation, LocationsByPk};
-
 /// Entry points for reading: one object per area, merged into `Query`.
 #[derive(async_graphql::MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(query::CoreQuery);
+pub struct QueryRoot(query::CoreQuery, inbox::InboxQuery);
 
 /// The schema type served at `/graphql`.
 pub type AppSchema = Schema<QueryRoot, EmptyMutation, SubscriptionRoot>;
 
-/// Bounds on what one request may ask for.
+/// Bounds on what one request may ask for, and the schema's switches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Largest `first` a connection accepts.
+    /// Largest `first` or `last` a connection accepts.
     pub max_page_size: u64,
     /// Deepest selection nesting.
     pub max_depth: usize,
-    /// Largest query complexity (one per field).
+    /// Largest query complexity: one per field, a connection's children
+    /// times its page size.
     pub max_complexity: usize,
+    /// Whether `__schema` and `__type` may be queried.
+    pub introspection: bool,
+    /// How many automatic persisted queries the in-memory LRU keeps.
+    pub apq_cache_size: usize,
+    /// How long a DataLoader gathers keys before it runs one batch: a list
+    /// level costs one statement when its rows all ask within this window.
+    pub loader_delay: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -58,36 +69,40 @@ impl Default for Limits {
         Limits {
             max_page_size: 100,
             max_depth: 15,
-            max_complexity: 2_000,
+            max_complexity: 10_000,
+            introspection: true,
+            apq_cache_size: 1_000,
+            loader_delay: std::time::Duration::from_millis(1),
         }
     }
 }
 
 /// Builds the schema over a store and the process's event fan-out.
 pub fn build_schema(store: Store, events: Events, limits: Limits) -> AppSchema {
-    Schema::build(QueryRoot::default(), EmptyMutation, SubscriptionRoot)
-        .data(DataLoader::new(LocationsByPk(store.clone()), tokio::spawn))
-        .data(DataLoader::new(
-            EvsesByLocation(store.clone()),
-            tokio::spawn,
-        ))
-        .data(DataLoader::new(
-            ConnectorsByEvse(store.clone()),
-            tokio::spawn,
-        ))
+    let builder = Schema::build(QueryRoot::default(), EmptyMutation, SubscriptionRoot);
+    let mut builder = loaders::register(builder, &store, limits.loader_delay)
         .data(store)
         .data(events)
         .data(limits)
         // The scope of a request that brings none of its own. Request data
         // comes first in lookups, so an authenticated request's Access wins.
         .data(Access::full())
+        .extension(ApolloPersistedQueries::new(LruCacheStorage::new(
+            limits.apq_cache_size.max(1),
+        )))
+        .extension(error::ErrorCodes)
+        .extension(http::HttpMethodCheck)
         .limit_depth(limits.max_depth)
-        .limit_complexity(limits.max_complexity)
-        .finish()
+        .limit_complexity(limits.max_complexity);
+    if !limits.introspection {
+        builder = builder
+            .disable_introspection()
+            .extension(error::NoIntrospection);
+    }
+    builder.finish()
 }
 
 /// The read scope of the request being resolved.
-#[allow(dead_code)] // Used by resolvers as they learn to scope by party.
 pub(crate) fn access<'a>(ctx: &async_graphql::Context<'a>) -> &'a Access {
     // The schema carries a default (see `build_schema`); should it ever be
     // missing, the request sees nothing rather than everything.
@@ -135,9 +150,8 @@ pub fn router_with(schema: AppSchema, ws: WsSettings) -> Router {
         .with_state(routes)
 }
 
-async fn graphql_post(State(schema): State<AppSchema>, request: GraphQLRequest) -> GraphQLResponse {
-    let response = schema.execute(request.into_inner()).await;
-    error::with_codes(response).into()
+async fn graphql_post(State(schema): State<AppSchema>, request: Request) -> Response {
+    http::execute(schema, request).await
 }
 
 /// A GET is either a WebSocket upgrade (subscriptions) or a query in the URL.
@@ -146,15 +160,7 @@ async fn graphql_get(State(routes): State<Routes>, request: Request) -> Response
     if is_websocket_upgrade(request.headers()) {
         return ws::upgrade(schema, routes.ws, request).await;
     }
-    match GraphQLRequest::<async_graphql_axum::rejection::GraphQLRejection>::from_request(
-        request,
-        &(),
-    )
-    .await
-    {
-        Ok(request) => graphql_post(State(schema), request).await.into_response(),
-        Err(rejection) => rejection.into_response(),
-    }
+    http::execute(schema, request).await
 }
 
 fn is_websocket_upgrade(headers: &HeaderMap) -> bool {

@@ -1,8 +1,10 @@
-//! Scalars and enums shared by the schema: DateTime, Decimal, EvseStatus.
+//! Scalars shared by the schema: DateTime (RFC 3339, UTC) and Decimal (a string).
 
-use async_graphql::{Enum, InputValueError, InputValueResult, Scalar, ScalarType, Value};
+use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value};
 
 use crate::domain::{time, Micros, Timestamp};
+
+pub use super::enums::EvseStatus;
 
 /// A UTC instant, `YYYY-MM-DDTHH:MM:SSZ` with `.sss` only when not zero.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,59 +57,9 @@ pub fn datetime(at: Option<chrono::DateTime<chrono::Utc>>) -> Option<DateTime> {
     at.map(DateTime)
 }
 
-/// OCPI EVSE status; values this version does not know are OTHER (the raw value is kept).
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EvseStatus {
-    /// Free to start a new session.
-    Available,
-    /// Blocked by an obstacle, e.g. a parked car.
-    Blocked,
-    /// In use.
-    Charging,
-    /// Not usable, e.g. disabled by the operator.
-    Inoperative,
-    /// Broken.
-    Outoforder,
-    /// Being built.
-    Planned,
-    /// Taken away.
-    Removed,
-    /// Reserved for a driver.
-    Reserved,
-    /// No status known.
-    Unknown,
-    /// A status outside the OCPI list; see `statusRaw`.
-    Other,
-}
-
-impl EvseStatus {
-    /// Maps a raw OCPI status, whatever its case, never failing.
-    pub fn from_raw(raw: &str) -> EvseStatus {
-        match raw.trim().to_ascii_uppercase().as_str() {
-            "AVAILABLE" => EvseStatus::Available,
-            "BLOCKED" => EvseStatus::Blocked,
-            "CHARGING" => EvseStatus::Charging,
-            "INOPERATIVE" => EvseStatus::Inoperative,
-            "OUTOFORDER" => EvseStatus::Outoforder,
-            "PLANNED" => EvseStatus::Planned,
-            "REMOVED" => EvseStatus::Removed,
-            "RESERVED" => EvseStatus::Reserved,
-            "UNKNOWN" => EvseStatus::Unknown,
-            _ => EvseStatus::Other,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn raw_statuses_map_case_insensitively_and_unknown_ones_to_other() {
-        assert_eq!(EvseStatus::from_raw("AVAILABLE"), EvseStatus::Available);
-        assert_eq!(EvseStatus::from_raw("outoforder"), EvseStatus::Outoforder);
-        assert_eq!(EvseStatus::from_raw("SUSPENDED_EV"), EvseStatus::Other);
-    }
 
     #[test]
     fn decimals_print_without_trailing_zeros() {

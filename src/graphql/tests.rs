@@ -1,5 +1,7 @@
 use super::*;
 
+mod read_api;
+
 #[tokio::test]
 async fn schema_graphql_is_current() {
     let dir = tempfile::tempdir().unwrap();
@@ -310,7 +312,7 @@ async fn location_lookup_is_case_insensitive_and_shows_evses_and_connectors() {
             lastUpdated receivedAt
             evses { uid evseId status statusRaw statusSince
                 connectors { connectorId standard powerType maxVoltage maxAmperage maxElectricPower tariffIds }
-                statusHistory { previousStatus status changedAt } } } }"#,
+                statusHistory { nodes { previousStatus status changedAt } } } } }"#,
     )
     .await;
 
@@ -326,10 +328,10 @@ async fn location_lookup_is_case_insensitive_and_shows_evses_and_connectors() {
             "connectors": [{ "connectorId": "1", "standard": "IEC_62196_T2",
                 "powerType": "AC_3_PHASE", "maxVoltage": 230, "maxAmperage": 32,
                 "maxElectricPower": null, "tariffIds": ["T1"] }],
-            "statusHistory": [
+            "statusHistory": { "nodes": [
                 { "previousStatus": null, "status": "AVAILABLE", "changedAt": "2024-05-01T08:00:00Z" },
                 { "previousStatus": "AVAILABLE", "status": "CHARGING", "changedAt": "2024-05-01T10:00:00Z" }
-            ]
+            ] }
         }]
     }});
     assert_eq!(got, want);
@@ -394,7 +396,7 @@ async fn session_shows_decimals_periods_timeline_location_and_cdr() {
             ocpiId status kwh totalCost currency startDateTime endDateTime incomplete
             locationId evseUid connectorId authId
             chargingPeriods { startDateTime tariffId dimensions { type volume } }
-            timeline { method status kwh applied }
+            timeline { nodes { method status kwh applied } }
             location { ocpiId } cdr { ocpiId totalCost } } }"#,
     )
     .await;
@@ -411,10 +413,10 @@ async fn session_shows_decimals_periods_timeline_location_and_cdr() {
             { "startDateTime": "2024-05-01T10:15:00Z", "tariffId": "T1",
               "dimensions": [{ "type": "ENERGY", "volume": "2.5" }, { "type": "TIME", "volume": "0.25" }] }
         ],
-        "timeline": [
+        "timeline": { "nodes": [
             { "method": "PUT", "status": "ACTIVE", "kwh": null, "applied": true },
             { "method": "PATCH", "status": "COMPLETED", "kwh": "11.2", "applied": true }
-        ],
+        ] },
         "location": { "ocpiId": "LOC1" },
         "cdr": { "ocpiId": "Cdr-1", "totalCost": "3.92" }
     }});
@@ -572,8 +574,8 @@ async fn sessions_and_cdrs_connections_filter_and_count() {
 
     let got = data(
         &f.schema,
-        r#"{ active: sessions(filter: { status: "ACTIVE" }) { totalCount }
-             done: sessions(filter: { partyId: "gfx", status: "COMPLETED" }) { totalCount nodes { ocpiId } }
+        r#"{ active: sessions(filter: { statuses: [ACTIVE] }) { totalCount }
+             done: sessions(filter: { partyId: "gfx", statuses: [COMPLETED] }) { totalCount nodes { ocpiId } }
              eur: cdrs(filter: { currency: "EUR", credit: false }) { totalCount nodes { ocpiId totalEnergy } }
              credits: cdrs(filter: { credit: true }) { totalCount } }"#,
     )

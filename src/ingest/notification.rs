@@ -6,7 +6,7 @@ use super::{check, Ctx, IngestError};
 use crate::ocpi::wire::{self, Report};
 use crate::store::locations;
 use crate::store::notifications::{self as store, NotificationRow};
-use crate::store::outbox::{self, NewEvent};
+use crate::store::outbox::NewEvent;
 
 pub(super) async fn apply(ctx: &mut Ctx<'_>) -> Result<(), IngestError> {
     let notification_id = ctx.push.ids[0].clone();
@@ -19,7 +19,7 @@ pub(super) async fn apply(ctx: &mut Ctx<'_>) -> Result<(), IngestError> {
     check(&report)?;
     ctx.warn(report);
 
-    let existing = store::find(
+    let existing = store::find_for_update(
         ctx.tx,
         &party.country_code,
         &party.party_id,
@@ -76,8 +76,7 @@ pub(super) async fn apply(ctx: &mut Ctx<'_>) -> Result<(), IngestError> {
         session_pk: None,
         payload: super::place::with(payload, super::place::fields(location.as_ref())),
     };
-    outbox::insert(ctx.tx, event).await?;
-    ctx.applied.emitted = true;
+    ctx.emit(event);
     let message = if created {
         "notification stored"
     } else {

@@ -41,10 +41,20 @@ pub fn hash_token(token: &str) -> String {
 pub async fn authenticate(store: &Store, headers: &HeaderMap) -> Result<Caller, OcpiError> {
     let token = credentials(headers)?;
     if let Some(caller) = tokens::find_active(store, &hash_token(token)).await? {
+        tracing::debug!(
+            token.id = caller.token_pk,
+            token.form = "raw",
+            "authenticated"
+        );
         return Ok(caller);
     }
     if let Some(decoded) = decode_base64(token) {
         if let Some(caller) = tokens::find_active(store, &hash_token(&decoded)).await? {
+            tracing::debug!(
+                token.id = caller.token_pk,
+                token.form = "base64",
+                "authenticated"
+            );
             return Ok(caller);
         }
     }

@@ -121,6 +121,10 @@ pub async fn save(
     model.country = Set(row.country);
     model.latitude = Set(row.latitude);
     model.longitude = Set(row.longitude);
+    let unit = crate::domain::geo::unit_vector(row.latitude_deg, row.longitude_deg);
+    model.geo_x = Set(unit.map(|v| v[0]));
+    model.geo_y = Set(unit.map(|v| v[1]));
+    model.geo_z = Set(unit.map(|v| v[2]));
     model.latitude_deg = Set(row.latitude_deg);
     model.longitude_deg = Set(row.longitude_deg);
     model.publish = Set(row.publish);

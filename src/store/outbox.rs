@@ -56,8 +56,42 @@ pub async fn insert(conn: &impl ConnectionTrait, event: NewEvent) -> Result<i64,
     if conn.get_database_backend() == DbBackend::Postgres {
         conn.execute_unprepared(ORDER_AND_NOTIFY).await?;
     }
-    let model = outbox::ActiveModel {
-        created_at: Set(Timestamp::now().as_datetime()),
+    Ok(active(event, Timestamp::now()).insert(conn).await?.seq)
+}
+
+/// Rows per INSERT, well under either backend's limit of bound values.
+const ROWS_PER_INSERT: usize = 500;
+
+/// Writes the events of a whole transaction at its end, in order, with as
+/// few statements as possible. Called last before the commit, so that on
+/// PostgreSQL the ordering lock is held for the commit alone.
+pub async fn insert_all(
+    conn: &impl ConnectionTrait,
+    events: Vec<NewEvent>,
+) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    if conn.get_database_backend() == DbBackend::Postgres {
+        conn.execute_unprepared(ORDER_AND_NOTIFY).await?;
+    }
+    let now = Timestamp::now();
+    let mut events = events.into_iter().peekable();
+    while events.peek().is_some() {
+        let chunk = events
+            .by_ref()
+            .take(ROWS_PER_INSERT)
+            .map(|e| active(e, now));
+        outbox::Entity::insert_many(chunk)
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+fn active(event: NewEvent, now: Timestamp) -> outbox::ActiveModel {
+    outbox::ActiveModel {
+        created_at: Set(now.as_datetime()),
         kind: Set(event.kind.to_owned()),
         country_code: Set(Some(event.country_code)),
         party_id: Set(Some(event.party_id)),
@@ -66,8 +100,7 @@ pub async fn insert(conn: &impl ConnectionTrait, event: NewEvent) -> Result<i64,
         session_pk: Set(event.session_pk),
         payload: Set(event.payload.to_string()),
         ..Default::default()
-    };
-    Ok(model.insert(conn).await?.seq)
+    }
 }
 
 /// Up to `limit` rows with `after < seq <= upto` of these kinds, in sequence order.

@@ -235,7 +235,11 @@ impl TestApp {
             addr,
             token,
             state,
-            client: reqwest::Client::new(),
+            // Redirects are answers too: a test must see one, never follow it.
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("HTTP client"),
             db,
         }
     }

@@ -1,12 +1,17 @@
 //! Integration tests: the real app on 127.0.0.1:0 with its own database,
 //! driven over real HTTP and WebSocket.
 
+mod examples;
 mod fuzz;
+mod graphql_http;
 mod harness;
+mod inbox;
 mod merge_order;
 mod policies;
+mod read_api;
 mod readme;
 mod receiver;
 mod replicas;
+mod schema;
 mod spine;
 mod subscriptions;

@@ -274,49 +274,313 @@ async fn patch_all(app: &TestApp, patches: Vec<(SocketAddr, String, String)>) {
     }
 }
 
+/// EVSEs and sessions updated at once in the contention tests.
+const OBJECTS: usize = 4;
+/// Stamped updates per EVSE and per session.
+const UPDATES: usize = 30;
+
+fn evse_uid(n: usize) -> String {
+    format!("E{n}")
+}
+
+fn session_path(n: usize) -> String {
+    format!("/ocpi/2.1.1/sessions/NL/GFX/S-C{n}")
+}
+
+const CONTENDED: &str = "/ocpi/2.1.1/locations/NL/GFX/LOC-C";
+
+/// A location with `OBJECTS` EVSEs and `OBJECTS` sessions, then every
+/// stamped update of each, in random order, spread over `replicas`, all at
+/// once: many arrive after a newer one and must not overwrite it, and two
+/// writers of one row must take turns rather than both read the old state.
+async fn contend(app: &TestApp, replicas: [SocketAddr; 2]) {
+    let mut location: Value = serde_json::from_str(&location_body("LOC-C", "E0")).unwrap();
+    let template = location["evses"][0].clone();
+    let evses: Vec<Value> = (0..OBJECTS)
+        .map(|n| {
+            let mut evse = template.clone();
+            evse["uid"] = json!(evse_uid(n));
+            evse
+        })
+        .collect();
+    location["evses"] = Value::Array(evses);
+    let put = app
+        .ocpi_at(replicas[0], "PUT", CONTENDED, Some(&location.to_string()))
+        .await;
+    assert_accepted(&put.expect("replica answers"));
+    for n in 0..OBJECTS {
+        let session = json!({"id": format!("S-C{n}"), "start_datetime": "2021-06-01T09:59:00Z",
+            "kwh": 0, "auth_id": "A", "auth_method": "WHITELIST", "location": {"id": "LOC-C"},
+            "currency": "EUR", "status": "ACTIVE", "last_updated": stamp(0)});
+        let put = app
+            .ocpi_at(
+                replicas[1],
+                "PUT",
+                &session_path(n),
+                Some(&session.to_string()),
+            )
+            .await;
+        assert_accepted(&put.expect("replica answers"));
+    }
+
+    let mut patches = Vec::new();
+    for n in 0..OBJECTS {
+        for i in 1..=UPDATES {
+            let evse = format!("{CONTENDED}/{}", evse_uid(n));
+            patches.push((evse, evse_patch(i)));
+            let kwh = json!({"kwh": i, "last_updated": stamp(i)}).to_string();
+            patches.push((session_path(n), kwh));
+        }
+    }
+    patches.shuffle(&mut rand::thread_rng());
+    let patches = patches
+        .into_iter()
+        .enumerate()
+        .map(|(k, (path, body))| (replicas[k % 2], path, body))
+        .collect();
+    patch_all(app, patches).await;
+
+    for n in 0..OBJECTS {
+        let path = format!("{CONTENDED}/{}", evse_uid(n));
+        let evse = app.ocpi_at(replicas[1], "GET", &path, None).await;
+        let evse = evse.expect("replica answers").body;
+        assert_eq!(
+            evse["data"]["status"],
+            STATUSES[UPDATES % STATUSES.len()],
+            "{path}"
+        );
+        assert_eq!(evse["data"]["last_updated"], stamp(UPDATES), "{path}");
+        let session = app
+            .ocpi_at(replicas[0], "GET", &session_path(n), None)
+            .await;
+        let session = session.expect("replica answers").body;
+        assert_eq!(session["data"]["kwh"], json!(UPDATES), "S-C{n}");
+        assert_eq!(session["data"]["last_updated"], stamp(UPDATES), "S-C{n}");
+    }
+    assert_status_events_chain(app).await;
+    assert_every_push_recorded_once(app).await;
+}
+
+/// Every status change event names the status the one before it left, per
+/// EVSE, and there is one history row per event: a read-then-write race
+/// would emit two changes from one previous status.
+async fn assert_status_events_chain(app: &TestApp) {
+    let (uid, previous, status) = (
+        app.json_field("payload", "evse_uid"),
+        app.json_field("payload", "previous_status"),
+        app.json_field("payload", "status"),
+    );
+    let sql = format!(
+        "SELECT {uid} || '|' || COALESCE({previous}, '-') || '|' || {status} FROM outbox \
+         WHERE kind = 'EVSE_STATUS_CHANGED' ORDER BY seq"
+    );
+    let mut last: std::collections::BTreeMap<String, String> = Default::default();
+    let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+    for row in app.sqlite_column(&sql).await {
+        let parts: Vec<&str> = row.split('|').collect();
+        let (uid, previous, status) = (parts[0], parts[1], parts[2]);
+        let expected = last.get(uid).map(String::as_str).unwrap_or("-");
+        assert_eq!(
+            previous, expected,
+            "{uid}: change from a status it no longer had"
+        );
+        last.insert(uid.to_owned(), status.to_owned());
+        *counts.entry(uid.to_owned()).or_default() += 1;
+    }
+    for n in 0..OBJECTS {
+        let uid = evse_uid(n);
+        assert_eq!(last[&uid], STATUSES[UPDATES % STATUSES.len()], "{uid}");
+    }
+    let history = app
+        .sqlite_column(
+            "SELECT e.uid || '|' || CAST(COUNT(h.id) AS TEXT) FROM evse e \
+             JOIN evse_status_history h ON h.evse_pk = e.id GROUP BY e.uid",
+        )
+        .await;
+    for row in history {
+        let (uid, count) = row.split_once('|').expect("uid|count");
+        assert_eq!(
+            count.parse::<usize>().ok(),
+            Some(counts[uid]),
+            "{uid}: history rows"
+        );
+    }
+}
+
+/// Each push has exactly one inbox row and each session push one timeline
+/// entry, however often its transaction was retried or regrouped.
+async fn assert_every_push_recorded_once(app: &TestApp) {
+    let timeline = app
+        .sqlite_column(
+            "SELECT s.ocpi_id || '|' || CAST(COUNT(*) AS TEXT) FROM session_event e \
+             JOIN session s ON s.id = e.session_pk WHERE s.ocpi_id LIKE 'S-C%' GROUP BY s.ocpi_id",
+        )
+        .await;
+    assert_eq!(timeline.len(), OBJECTS);
+    for row in timeline {
+        assert!(row.ends_with(&format!("|{}", UPDATES + 1)), "{row}");
+    }
+    let inbox = app
+        .sqlite_column("SELECT CAST(COUNT(*) AS TEXT) FROM inbox WHERE method = 'PATCH'")
+        .await;
+    assert_eq!(inbox, [(2 * OBJECTS * UPDATES).to_string()]);
+}
+
+#[tokio::test]
+async fn concurrent_updates_end_in_the_newest_stamp_and_lose_no_change() {
+    let app = TestApp::spawn().await;
+    contend(&app, [app.addr, app.addr]).await;
+}
+
 #[tokio::test]
 async fn two_replicas_end_in_the_state_of_the_newest_stamp() {
-    const UPDATES: usize = 60;
     let Some(app) = postgres_app().await else {
         return;
     };
     let replicas = [Replica::start(&app).await, Replica::start(&app).await];
-    let (a, b) = (replicas[0].addr, replicas[1].addr);
-    let location = "/ocpi/2.1.1/locations/NL/GFX/LOC-R";
-    let put = app
-        .ocpi_at(a, "PUT", location, Some(&location_body("LOC-R", "E1")))
-        .await;
-    assert_accepted(&put.expect("replica answers"));
-    let session = "/ocpi/2.1.1/sessions/NL/GFX/S-R";
-    let session_put = json!({"id": "S-R", "start_datetime": "2021-06-01T09:59:00Z",
-        "kwh": 0, "auth_id": "A", "auth_method": "WHITELIST", "location": {"id": "LOC-R"},
-        "currency": "EUR", "status": "ACTIVE", "last_updated": stamp(0)});
-    let put = app
-        .ocpi_at(b, "PUT", session, Some(&session_put.to_string()))
-        .await;
-    assert_accepted(&put.expect("replica answers"));
+    contend(&app, [replicas[0].addr, replicas[1].addr]).await;
+}
 
-    // Every update, in random order, half to each replica, all at once: many
-    // arrive after a newer one and must not overwrite it.
-    let mut order: Vec<usize> = (1..=UPDATES).collect();
-    order.shuffle(&mut rand::thread_rng());
-    let mut patches = Vec::new();
-    for (n, i) in order.into_iter().enumerate() {
-        let replica = if n % 2 == 0 { a } else { b };
-        patches.push((replica, format!("{location}/E1"), evse_patch(i)));
-        let kwh = json!({"kwh": i, "last_updated": stamp(i)}).to_string();
-        patches.push((replica, session.to_owned(), kwh));
+/// A location PUT with these EVSEs, stamped `stamp`.
+fn location_with(location_id: &str, uids: &[&str], stamp: &str) -> String {
+    let mut body: Value = serde_json::from_str(&location_body(location_id, "E0")).unwrap();
+    let template = body["evses"][0].clone();
+    let evses: Vec<Value> = uids
+        .iter()
+        .map(|uid| {
+            let mut evse = template.clone();
+            evse["uid"] = json!(uid);
+            evse["last_updated"] = json!(stamp);
+            evse
+        })
+        .collect();
+    body["evses"] = Value::Array(evses);
+    body["last_updated"] = json!(stamp);
+    body.to_string()
+}
+
+#[tokio::test]
+async fn two_replicas_creating_one_location_store_it_once_with_the_newest_evses() {
+    const LOCATIONS: usize = 8;
+    let Some(app) = postgres_app().await else {
+        return;
+    };
+    let replicas = [Replica::start(&app).await, Replica::start(&app).await];
+    // Each new location is PUT twice at once, through either replica: an
+    // older version with EVSEs A and B, and a newer one with B and C.
+    let mut puts = Vec::new();
+    for l in 0..LOCATIONS {
+        let id = format!("LOC-N{l}");
+        let older = location_with(&id, &["A", "B"], &stamp(1));
+        let newer = location_with(&id, &["B", "C"], &stamp(2));
+        let path = format!("/ocpi/2.1.1/locations/NL/GFX/{id}");
+        puts.push((replicas[l % 2].addr, path.clone(), older));
+        puts.push((replicas[(l + 1) % 2].addr, path, newer));
     }
-    patch_all(&app, patches).await;
+    let sends = puts
+        .iter()
+        .map(|(addr, path, body)| app.ocpi_at(*addr, "PUT", path, Some(body)));
+    let answers: Vec<Answer> = join_all(sends)
+        .await
+        .into_iter()
+        .map(|a| a.expect("the replica answers"))
+        .collect();
+    for pair in answers.chunks(2) {
+        assert_accepted(&pair[0]);
+        assert_accepted(&pair[1]);
+        let mut statuses = [pair[0].status, pair[1].status];
+        statuses.sort();
+        assert_eq!(statuses, [200, 201], "one PUT creates, the other updates");
+    }
 
-    let evse = app.ocpi_at(b, "GET", &format!("{location}/E1"), None).await;
-    let evse = evse.expect("replica answers").body;
-    assert_eq!(evse["data"]["status"], STATUSES[UPDATES % STATUSES.len()]);
-    assert_eq!(evse["data"]["last_updated"], stamp(UPDATES));
-    let stored = app.ocpi_at(a, "GET", session, None).await;
-    let stored = stored.expect("replica answers").body;
-    assert_eq!(stored["data"]["kwh"], json!(UPDATES));
-    assert_eq!(stored["data"]["last_updated"], stamp(UPDATES));
+    for l in 0..LOCATIONS {
+        let id = format!("LOC-N{l}");
+        let rows = app
+            .sqlite_column(&format!(
+                "SELECT CAST(COUNT(*) AS TEXT) FROM location WHERE ocpi_id = '{id}'"
+            ))
+            .await;
+        assert_eq!(rows, ["1"], "{id} stored once");
+        let path = format!("/ocpi/2.1.1/locations/NL/GFX/{id}");
+        let stored = app.ocpi_at(replicas[0].addr, "GET", &path, None).await;
+        let stored = stored.expect("replica answers").body;
+        assert_eq!(stored["data"]["last_updated"], stamp(2), "{id}");
+        let live: Vec<&str> = stored["data"]["evses"]
+            .as_array()
+            .expect("evses")
+            .iter()
+            .filter(|e| e["status"] != "REMOVED")
+            .filter_map(|e| e["uid"].as_str())
+            .collect();
+        assert_eq!(live, ["B", "C"], "{id}: the newer PUT's EVSEs");
+    }
+}
+
+#[tokio::test]
+async fn two_replicas_keep_one_cdr_and_the_newest_tariff() {
+    const TARIFFS: usize = 4;
+    const VERSIONS: usize = 16;
+    let Some(app) = postgres_app().await else {
+        return;
+    };
+    let replicas = [Replica::start(&app).await, Replica::start(&app).await];
+    let cdr = crate::harness::fixture("greenflux/cdr_pull_example_reconstructed.json");
+    let mut sends = Vec::new();
+    for replica in &replicas {
+        sends.push((
+            replica.addr,
+            "POST",
+            "/ocpi/2.1.1/cdrs".to_owned(),
+            cdr.clone(),
+        ));
+    }
+    let mut versions = Vec::new();
+    for t in 0..TARIFFS {
+        for v in 1..=VERSIONS {
+            let body = json!({"id": format!("T{t}"), "currency": "EUR",
+                "elements": [{"price_components": [{"type": "TIME", "price": v, "step_size": 60}]}],
+                "last_updated": stamp(v)});
+            versions.push((format!("/ocpi/2.1.1/tariffs/NL/GFX/T{t}"), body.to_string()));
+        }
+    }
+    versions.shuffle(&mut rand::thread_rng());
+    for (k, (path, body)) in versions.into_iter().enumerate() {
+        sends.push((replicas[k % 2].addr, "PUT", path, body));
+    }
+    let answers = join_all(
+        sends
+            .iter()
+            .map(|(addr, method, path, body)| app.ocpi_at(*addr, method, path, Some(body))),
+    )
+    .await;
+    let answers: Vec<Answer> = answers.into_iter().map(|a| a.expect("answers")).collect();
+    for answer in &answers {
+        assert_accepted(answer);
+    }
+    let mut cdr_statuses = [answers[0].status, answers[1].status];
+    cdr_statuses.sort();
+    assert_eq!(
+        cdr_statuses,
+        [200, 201],
+        "one POST stores, the other is the identical re-POST"
+    );
+    let cdrs = app
+        .sqlite_column("SELECT CAST(COUNT(*) AS TEXT) FROM cdr")
+        .await;
+    assert_eq!(cdrs, ["1"]);
+    let received = app
+        .sqlite_column("SELECT CAST(COUNT(*) AS TEXT) FROM outbox WHERE kind = 'CDR_RECEIVED'")
+        .await;
+    assert_eq!(received, ["1"]);
+
+    for t in 0..TARIFFS {
+        let path = format!("/ocpi/2.1.1/tariffs/NL/GFX/T{t}");
+        let stored = app.ocpi_at(replicas[1].addr, "GET", &path, None).await;
+        let stored = stored.expect("replica answers").body;
+        assert_eq!(stored["data"]["last_updated"], stamp(VERSIONS), "T{t}");
+        let price = &stored["data"]["elements"][0]["price_components"][0]["price"];
+        assert_eq!(price, &json!(VERSIONS), "T{t}");
+    }
 }
 
 const EVSE_STATUS_SUBSCRIPTION: &str = r#"subscription {

@@ -143,7 +143,7 @@ async fn assert_session(app: &TestApp) {
       session(countryCode: "NL", partyId: "GFX", ocpiId: $id) {
         status kwh startDateTime endDateTime authId currency incomplete
         chargingPeriods { startDateTime dimensions { type volume } }
-        timeline { status kwh applied }
+        timeline { nodes { status kwh applied } }
       }
     }"#;
     let data = app.graphql(query, json!({"id": SESSION})).await;
@@ -162,7 +162,7 @@ async fn assert_session(app: &TestApp) {
             "dimensions": [{"type": "TIME", "volume": "0.0833"}, {"type": "ENERGY", "volume": "0.285"}]
         }])
     );
-    let kwh: Vec<&str> = session["timeline"]
+    let kwh: Vec<&str> = session["timeline"]["nodes"]
         .as_array()
         .unwrap()
         .iter()

@@ -520,7 +520,7 @@ impl SessionUpdate {
         let Some(pk) = self.session_pk else {
             return Ok(None);
         };
-        let rows = read::sessions_by_pk(store(ctx)?.db(), &[pk])
+        let rows = read::by_ids::<entity::session::Entity>(store(ctx)?.db(), &[pk])
             .await
             .map_err(internal)?;
         Ok(rows.into_iter().next().map(Session))

@@ -45,7 +45,9 @@ impl SubscriptionRoot {
     async fn evse_status_changed(
         &self,
         ctx: &Context<'_>,
-        filter: Option<EvseStatusChangedFilter>,
+        #[graphql(desc = "Which events to send; every given field must match.")] filter: Option<
+            EvseStatusChangedFilter,
+        >,
         #[graphql(desc = "Resume after this cursor.")] after: Option<String>,
         #[graphql(desc = "Start with the current status of each selected EVSE.", default)]
         snapshot: bool,
@@ -85,7 +87,9 @@ impl SubscriptionRoot {
     async fn location_changed(
         &self,
         ctx: &Context<'_>,
-        filter: Option<LocationChangedFilter>,
+        #[graphql(desc = "Which events to send; every given field must match.")] filter: Option<
+            LocationChangedFilter,
+        >,
         #[graphql(desc = "Resume after this cursor.")] after: Option<String>,
         #[graphql(desc = "Start with each selected location.", default)] snapshot: bool,
     ) -> Result<impl Stream<Item = Result<LocationFeed>>> {
@@ -122,7 +126,9 @@ impl SubscriptionRoot {
     async fn session_updated(
         &self,
         ctx: &Context<'_>,
-        filter: Option<SessionUpdatedFilter>,
+        #[graphql(desc = "Which events to send; every given field must match.")] filter: Option<
+            SessionUpdatedFilter,
+        >,
         #[graphql(desc = "Resume after this cursor.")] after: Option<String>,
         #[graphql(desc = "Start with each selected open session.", default)] snapshot: bool,
     ) -> Result<impl Stream<Item = Result<SessionFeed>>> {
@@ -160,7 +166,9 @@ impl SubscriptionRoot {
     async fn cdr_received(
         &self,
         ctx: &Context<'_>,
-        filter: Option<CdrReceivedFilter>,
+        #[graphql(desc = "Which events to send; every given field must match.")] filter: Option<
+            CdrReceivedFilter,
+        >,
         #[graphql(desc = "Resume after this cursor.")] after: Option<String>,
         #[graphql(desc = "Start with the 100 most recent selected CDRs.", default)] snapshot: bool,
     ) -> Result<impl Stream<Item = Result<CdrFeed>>> {
@@ -198,7 +206,9 @@ impl SubscriptionRoot {
     async fn notification_received(
         &self,
         ctx: &Context<'_>,
-        filter: Option<NotificationReceivedFilter>,
+        #[graphql(desc = "Which events to send; every given field must match.")] filter: Option<
+            NotificationReceivedFilter,
+        >,
         #[graphql(desc = "Resume after this cursor.")] after: Option<String>,
         #[graphql(
             desc = "Start with the 100 most recent selected notifications.",
@@ -240,7 +250,9 @@ impl SubscriptionRoot {
     async fn status_summary_changed(
         &self,
         ctx: &Context<'_>,
-        filter: Option<StatusSummaryChangedFilter>,
+        #[graphql(desc = "Which events to send; every given field must match.")] filter: Option<
+            StatusSummaryChangedFilter,
+        >,
     ) -> Result<impl Stream<Item = Result<StatusSummaryUpdate>>> {
         let parts = filter.unwrap_or_default().parts()?;
         let kinds = [Kind::EvseStatusChanged, Kind::LocationChanged];
