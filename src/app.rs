@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
-use axum::response::IntoResponse;
 use axum::Router;
 use tokio::net::TcpListener;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -19,9 +18,9 @@ use crate::auth::{Authenticator, Gate, JwtError};
 use crate::config::Config;
 use crate::events::Events;
 use crate::graphql;
+use crate::ingest::retention::Pruner;
 use crate::limits::RateLimits;
 use crate::ocpi::routes::{self, Receiver};
-use crate::ocpi::Envelope;
 use crate::ops::{self, Ops};
 use crate::shutdown::Shutdown;
 use crate::store::tokens::UsageThrottle;
@@ -56,17 +55,21 @@ pub struct AppState {
     pub limits: RateLimits,
     /// The shutdown signal every part watches.
     pub shutdown: Shutdown,
+    /// The inbox retention task.
+    pub pruner: Pruner,
 }
 
 impl AppState {
-    /// Connects and migrates the database and starts the outbox reader.
+    /// Connects and migrates the database and starts the outbox reader and
+    /// the inbox pruner (`serve` stops the pruner when it stops serving).
     pub async fn start(config: Config) -> Result<AppState, StartError> {
         let store = Store::connect(&config.store_options()).await?;
         let auth = Authenticator::from_config(&config, store.clone())?;
-        let events = Events::start(store.clone());
+        let events = Events::start_with(store.clone(), config.event_settings());
         // The reader must know where the outbox ends before the first push
         // commits, or that push's events could be taken as already seen.
         events.ready().await;
+        let pruner = Pruner::start(store.clone(), config.inbox_retention());
         Ok(AppState {
             limits: RateLimits::from_config(&config),
             config,
@@ -75,6 +78,7 @@ impl AppState {
             metrics: Metrics::new(),
             auth,
             shutdown: Shutdown::new(),
+            pruner,
         })
     }
 
@@ -105,6 +109,7 @@ pub fn router(state: &AppState) -> Router {
         schema: schema(state),
         gate: state.gate(),
         shutdown: state.shutdown.clone(),
+        ws: std::sync::Arc::new(state.config.ws_settings()),
     };
     let graphql = graphql::router(endpoint)
         .layer(RequestBodyLimitLayer::new(state.config.graphql_body_limit));
@@ -113,11 +118,11 @@ pub fn router(state: &AppState) -> Router {
         metrics: state.metrics.clone(),
         shutdown: state.shutdown.clone(),
     };
+    // The receiver's router answers every URL no route takes (its fallback).
     Router::new()
         .merge(routes::router(receiver))
         .merge(front_end(graphql, state))
         .merge(ops::router(ops))
-        .fallback(not_found)
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(PropagateRequestIdLayer::new(x_request_id()))
         .layer(SetRequestIdLayer::new(x_request_id(), MakeRequestUuid))
@@ -235,14 +240,9 @@ pub fn schema(state: &AppState) -> graphql::AppSchema {
     )
 }
 
-async fn not_found() -> impl IntoResponse {
-    let envelope = Envelope::new(2000, None, "no endpoint at this URL");
-    (StatusCode::NOT_FOUND, axum::Json(envelope))
-}
-
 /// Serves until `shutdown` completes, then drains: new pushes are answered
 /// 503, WebSockets closed with 1001, in-flight requests finished, all
-/// within `shutdown_drain_ms`.
+/// within `shutdown_drain_ms`; then stops the inbox pruner.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -256,6 +256,17 @@ pub async fn serve_router(
     listener: TcpListener,
     router: Router,
     state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let served = drain_and_serve(listener, router, &state, shutdown).await;
+    state.pruner.stop().await;
+    served
+}
+
+async fn drain_and_serve(
+    listener: TcpListener,
+    router: Router,
+    state: &AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let signal = state.shutdown.clone();

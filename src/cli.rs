@@ -1,5 +1,5 @@
 //! The command line: serve (the default), migrate, schema, token, apikey,
-//! config check, backup.
+//! replay, config check, backup.
 
 use std::path::PathBuf;
 
@@ -11,8 +11,11 @@ use tracing::info;
 
 use crate::app::{self, AppState};
 use crate::config::Config;
-use crate::domain::Party;
+use crate::domain::{time, Party};
+use crate::events::Events;
 use crate::ocpi::auth::hash_token;
+use crate::ocpi::replay::{self, Summary};
+use crate::store::inbox::InboxFilter;
 use crate::store::{self, api_keys, tokens, Store};
 use crate::{auth, demo, graphql, shutdown, telemetry};
 
@@ -49,6 +52,8 @@ enum Command {
         /// Where to write the copy (must not exist yet).
         path: PathBuf,
     },
+    /// Re-apply inbox rows through the normal ingest path (after a fix).
+    Replay(ReplayArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -127,6 +132,57 @@ enum TokenCommand {
     },
 }
 
+/// Which inbox rows `replay` re-applies; every given option must match.
+#[derive(Debug, Args)]
+struct ReplayArgs {
+    /// Rows with this outcome; repeat for more (default: rejected, unless --id names rows).
+    #[arg(long = "outcome")]
+    outcomes: Vec<String>,
+    /// Rows received at or after this instant (RFC 3339).
+    #[arg(long, value_parser = parse_instant, required_unless_present = "ids")]
+    since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Rows received before this instant (RFC 3339).
+    #[arg(long, value_parser = parse_instant)]
+    until: Option<chrono::DateTime<chrono::Utc>>,
+    /// Rows of this OCPI module.
+    #[arg(long, value_parser = ["locations", "sessions", "cdrs", "tariffs", "notifications"])]
+    module: Option<String>,
+    /// Rows of this party, as CC/PTY.
+    #[arg(long, value_parser = parse_party)]
+    party: Option<Party>,
+    /// Only these inbox rows (`--id 4 7` or `--id 4 --id 7`).
+    #[arg(long = "id", num_args = 1.., value_name = "N")]
+    ids: Vec<i64>,
+    /// Print what would be replayed; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+impl ReplayArgs {
+    fn filter(&self) -> InboxFilter {
+        let outcomes = match (self.outcomes.is_empty(), self.ids.is_empty()) {
+            (true, true) => vec!["rejected".to_owned()],
+            _ => self.outcomes.clone(),
+        };
+        InboxFilter {
+            outcomes,
+            module: self.module.clone(),
+            country_code: self.party.as_ref().map(|p| p.country_code.clone()),
+            party_id: self.party.as_ref().map(|p| p.party_id.clone()),
+            received_from: self.since,
+            received_before: self.until,
+            ids: self.ids.clone(),
+            ..InboxFilter::default()
+        }
+    }
+}
+
+fn parse_instant(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    time::parse(s)
+        .map(|p| p.at.as_datetime())
+        .map_err(|e| e.to_string())
+}
+
 fn parse_party(s: &str) -> Result<Party, String> {
     Party::parse(s).map_err(|e| e.to_string())
 }
@@ -187,6 +243,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Apikey(command) => apikey(config, command).await,
         Command::Config(ConfigCommand::Check) => config_check(&config),
         Command::Backup { path } => backup(&config, &path).await,
+        Command::Replay(args) => replay_rows(config, args).await,
     }
 }
 
@@ -202,6 +259,7 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
+    raise_open_file_limit();
     let state = AppState::start(config.clone()).await?;
     info!(%addr, database = %redact(&config.database_url), "listening");
     info!("GraphiQL at http://{addr}/graphiql");
@@ -217,6 +275,15 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<()> {
     app::serve(listener, state, shutdown::signal()).await?;
     info!("stopped");
     Ok(())
+}
+
+/// Every WebSocket subscriber holds a socket: allow as many open files as
+/// the hard limit does.
+fn raise_open_file_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!(limit, "open file limit"),
+        Err(err) => tracing::warn!(error = %err, "cannot raise the open file limit"),
+    }
 }
 
 async fn token(config: Config, command: TokenCommand) -> anyhow::Result<()> {
@@ -403,6 +470,22 @@ fn span_text(span: chrono::Duration) -> String {
         s if s % 60 == 0 && s > 0 => format!("{}m", s / 60),
         s => format!("{s}s"),
     }
+}
+
+async fn replay_rows(config: Config, args: ReplayArgs) -> anyhow::Result<()> {
+    let store = connect(&config).await?;
+    // Replayed changes emit events like any push; a running server's reader
+    // picks the committed outbox rows up (woken or by its poll).
+    let events = Events::start(store.clone());
+    events.ready().await;
+    let lines = replay::replay(&store, &events, &args.filter(), args.dry_run)
+        .await
+        .context("cannot read or write the inbox")?;
+    for line in &lines {
+        println!("{line}");
+    }
+    println!("{}", Summary::of(&lines));
+    Ok(())
 }
 
 /// A database URL without its password, for logs.

@@ -1,13 +1,9 @@
 //! One Config, read from an optional TOML file and `CHARGEGRAPH_*` variables.
 //!
-//! Reads: CHARGEGRAPH_CONFIG (the TOML file), CHARGEGRAPH_LISTEN,
-//! CHARGEGRAPH_DATABASE_URL, CHARGEGRAPH_BODY_LIMIT, CHARGEGRAPH_PUBLIC_URL,
-//! CHARGEGRAPH_LOG_FORMAT, CHARGEGRAPH_DB_MAX_CONNECTIONS,
-//! CHARGEGRAPH_DB_CONNECT_TIMEOUT_MS, CHARGEGRAPH_DB_STATEMENT_TIMEOUT_MS,
-//! CHARGEGRAPH_MAX_PAGE_SIZE, CHARGEGRAPH_GRAPHQL_MAX_DEPTH,
-//! CHARGEGRAPH_GRAPHQL_MAX_COMPLEXITY, CHARGEGRAPH_GRAPHQL_INTROSPECTION,
-//! CHARGEGRAPH_GRAPHQL_APQ_CACHE_SIZE, and one CHARGEGRAPH_<KEY> per other
-//! field of `Config` below (the README's configuration table lists them all).
+//! Reads CHARGEGRAPH_CONFIG (the TOML file) and one `CHARGEGRAPH_<FIELD>`
+//! variable per field of [`Config`], the field's name upper-cased
+//! (CHARGEGRAPH_LISTEN, CHARGEGRAPH_DATABASE_URL, CHARGEGRAPH_DB_BATCH_MAX,
+//! CHARGEGRAPH_WS_PING_INTERVAL_MS, ...); README.md lists them all.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -17,6 +13,8 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
+use crate::events;
+use crate::graphql::WsSettings;
 use crate::store::StoreOptions;
 
 /// Effective settings of a chargegraph process.
@@ -86,6 +84,32 @@ pub struct Config {
     pub token_rotation_grace_secs: u64,
     /// Longest a shutdown waits for in-flight requests, in milliseconds.
     pub shutdown_drain_ms: u64,
+    /// How often the outbox is read without a wake-up, in milliseconds.
+    pub outbox_poll_ms: u64,
+    /// How long outbox events are kept for subscription replay, in hours.
+    pub outbox_retention_hours: u64,
+    /// How often outbox rows past retention are pruned, in seconds.
+    pub outbox_prune_interval_secs: u64,
+    /// Events queued per subscription before a slow client's are merged.
+    pub subscription_buffer: usize,
+    /// How long a WebSocket client has to send connection_init, in milliseconds.
+    pub ws_init_timeout_ms: u64,
+    /// How often the server pings WebSocket clients, in milliseconds.
+    pub ws_ping_interval_ms: u64,
+    /// How long a ping may go unanswered before the client is dropped, in milliseconds.
+    pub ws_ping_timeout_ms: u64,
+    /// Largest WebSocket message a client may send, in bytes.
+    pub ws_max_message_bytes: usize,
+    /// Most subscriptions on one WebSocket connection.
+    pub ws_max_subscriptions: usize,
+    /// Days an inbox row is kept before the background pruner deletes it; 0 keeps them forever.
+    pub inbox_retention_days: u32,
+    /// Most pushes committed together in one transaction (group commit); 1 for none.
+    pub db_batch_max: usize,
+    /// Concurrent group-commit transactions on PostgreSQL (SQLite has one writer).
+    pub db_writers: usize,
+    /// How long an authenticated push token is remembered, in milliseconds; 0 to look it up on every push.
+    pub token_cache_ms: u64,
 }
 
 impl Default for Config {
@@ -123,6 +147,19 @@ impl Default for Config {
             rate_limit_api_key_burst: 1000,
             token_rotation_grace_secs: 86_400,
             shutdown_drain_ms: 10_000,
+            outbox_poll_ms: 3_000,
+            outbox_retention_hours: 7 * 24,
+            outbox_prune_interval_secs: 60,
+            subscription_buffer: 1_024,
+            ws_init_timeout_ms: 10_000,
+            ws_ping_interval_ms: 15_000,
+            ws_ping_timeout_ms: 10_000,
+            ws_max_message_bytes: 64 * 1024,
+            ws_max_subscriptions: 100,
+            inbox_retention_days: 30,
+            db_batch_max: 64,
+            db_writers: 4,
+            token_cache_ms: 5_000,
         }
     }
 }
@@ -137,6 +174,9 @@ impl Config {
             0 => None,
             ms => Some(Duration::from_millis(ms)),
         };
+        options.batch_max = self.db_batch_max.max(1);
+        options.writers = self.db_writers.max(1);
+        options.token_cache_ttl = Duration::from_millis(self.token_cache_ms);
         options
     }
 
@@ -161,6 +201,37 @@ impl Config {
             .unwrap_or_else(|_| toml::Value::Table(toml::map::Map::new()));
         redact_value(None, &mut value);
         toml::to_string_pretty(&value).unwrap_or_default()
+    }
+
+    /// How the outbox reader, the fan-out and retention run.
+    pub fn event_settings(&self) -> events::Settings {
+        events::Settings {
+            poll_interval: Duration::from_millis(self.outbox_poll_ms.max(1)),
+            buffer: self.subscription_buffer.max(1),
+            retention: Duration::from_secs(self.outbox_retention_hours.saturating_mul(3600)),
+            prune_interval: Duration::from_secs(self.outbox_prune_interval_secs.max(1)),
+        }
+    }
+
+    /// How WebSocket connections behave (full access until GraphQL auth sets
+    /// `authenticate`).
+    pub fn ws_settings(&self) -> WsSettings {
+        WsSettings {
+            init_timeout: Duration::from_millis(self.ws_init_timeout_ms),
+            ping_interval: Duration::from_millis(self.ws_ping_interval_ms.max(1)),
+            ping_timeout: Duration::from_millis(self.ws_ping_timeout_ms),
+            max_message_bytes: self.ws_max_message_bytes,
+            max_subscriptions: self.ws_max_subscriptions,
+            ..WsSettings::default()
+        }
+    }
+
+    /// How long inbox rows are kept, or `None` to keep them forever.
+    pub fn inbox_retention(&self) -> Option<Duration> {
+        match self.inbox_retention_days {
+            0 => None,
+            days => Some(Duration::from_secs(u64::from(days) * 24 * 60 * 60)),
+        }
     }
 
     /// Defaults, then the TOML file (when given or named by CHARGEGRAPH_CONFIG), then the environment.

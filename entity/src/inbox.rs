@@ -33,6 +33,10 @@ pub struct Model {
     /// Kept except for 401 and 413.
     #[sea_orm(column_type = "Text", nullable)]
     pub body: Option<String>,
+    /// On a replay's row: the inbox row it re-applied.
+    pub replay_of: Option<i64>,
+    /// On a replayed row: the inbox row of its latest replay.
+    pub replayed_by: Option<i64>,
 }
 
 /// No relations are declared; joins are written in the store.

@@ -10,6 +10,7 @@ pub mod inbox;
 pub mod location;
 pub mod notification;
 pub mod outbox;
+pub mod outbox_horizon;
 pub mod push_token;
 pub mod session;
 pub mod session_event;

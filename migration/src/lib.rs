@@ -6,8 +6,11 @@ pub use sea_orm_migration::MigrationStatus;
 mod m20261203_000001_init;
 mod m20261203_000002_tariff;
 mod m20261203_000003_session_stamps;
+mod m20261204_010001_inbox_replay;
 mod m20261204_020001_location_geo;
 mod m20261204_020002_read_indexes;
+mod m20261204_04_outbox_horizon;
+mod m20261204_05_child_order_indexes;
 mod m20261204_070001_token_lifecycle;
 
 /// Runs every chargegraph migration in order.
@@ -20,6 +23,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_init::Migration),
             Box::new(m20261203_000002_tariff::Migration),
             Box::new(m20261203_000003_session_stamps::Migration),
+            Box::new(m20261204_04_outbox_horizon::Migration),
+            Box::new(m20261204_010001_inbox_replay::Migration),
+            Box::new(m20261204_05_child_order_indexes::Migration),
             Box::new(m20261204_020001_location_geo::Migration),
             Box::new(m20261204_020002_read_indexes::Migration),
             Box::new(m20261204_070001_token_lifecycle::Migration),

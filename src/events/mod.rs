@@ -1,84 +1,121 @@
-//! Outbox reader and in-memory fan-out of committed change events.
+//! Outbox reader, in-memory fan-out of committed change events, replay after
+//! a cursor, retention, and the cross-replica wake-up.
 //!
-//! One reader task per process owns the position in the outbox. Ingest wakes
-//! it after each commit, so subscribers see only committed rows; a slow poll
-//! catches wake-ups that were lost (a crash between commit and wake, another
-//! replica's writes). Subscribers only listen to a broadcast channel: an idle
-//! subscription costs no SQL.
+//! One reader task per process owns the position in the outbox and reads it
+//! in sequence order, which is commit order on both backends (SQLite has one
+//! writer; on PostgreSQL every outbox insert holds an advisory lock until
+//! commit, see `store::outbox`). Ingest wakes the reader after each commit in
+//! this process; on PostgreSQL a LISTEN on the outbox channel wakes it for
+//! commits of other replicas too; a slow poll catches any wake-up that was
+//! lost. The reader publishes to the fan-out (`hub`), where each subscriber
+//! has its own bounded mailbox: an idle subscription costs no SQL, and the
+//! database is read again only to replay after a cursor or to snapshot.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use tokio::sync::{broadcast, oneshot, watch, Notify};
+use sea_orm::DbBackend;
+use tokio::sync::{oneshot, watch, Notify};
 
-use crate::store::{read, Store};
+use crate::store::{outbox, read, Store, StoreError};
 
-/// Events kept for a subscriber that falls behind before it is told it lagged.
-const CHANNEL_CAPACITY: usize = 1024;
+mod event;
+mod filter;
+mod hub;
+mod prune;
+mod stream;
+
+pub use event::{Event, Facts, Kind, Kinds};
+pub use filter::{Area, Filter, Ids, StatusTest};
+pub use hub::{Delivery, Feed, Lagged};
+pub use prune::prune_outbox;
+pub use stream::{stream, Item, ResetReason, Snapshot, Start};
 
 /// Outbox rows read per query.
 const BATCH: u64 = 500;
 
-/// How often the reader looks at the outbox without being woken.
-const POLL_INTERVAL: Duration = Duration::from_secs(3);
+/// How long start-up waits for the PostgreSQL LISTEN before going on without it.
+const LISTEN_READY: Duration = Duration::from_secs(5);
 
-/// One committed outbox row.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Event {
-    /// Outbox sequence number, the subscription cursor.
-    pub seq: i64,
-    /// `EVSE_STATUS_CHANGED`, `LOCATION_CHANGED`, `SESSION_UPDATED`, ...
-    pub kind: String,
-    /// When the row was written.
-    pub created_at: DateTime<Utc>,
-    /// Party country code, as first spelled.
-    pub country_code: Option<String>,
-    /// Party id, as first spelled.
-    pub party_id: Option<String>,
-    /// Location row, when the event concerns one.
-    pub location_pk: Option<i64>,
-    /// EVSE row, when the event concerns one.
-    pub evse_pk: Option<i64>,
-    /// Session row, when the event concerns one.
-    pub session_pk: Option<i64>,
-    /// The event JSON; `Null` if the stored text does not parse.
-    pub payload: serde_json::Value,
+/// Pause before a lost LISTEN connection is opened again.
+const LISTEN_RETRY: Duration = Duration::from_secs(1);
+
+/// How the reader, the fan-out and retention behave.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// How often the reader looks at the outbox without being woken.
+    pub poll_interval: Duration,
+    /// Events queued per subscriber before conflation starts.
+    pub buffer: usize,
+    /// How long outbox rows are kept for replay.
+    pub retention: Duration,
+    /// How often old outbox rows are pruned.
+    pub prune_interval: Duration,
 }
 
-/// Handle on the process's outbox reader; cheap to clone.
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            poll_interval: Duration::from_secs(3),
+            buffer: 1024,
+            retention: Duration::from_secs(7 * 24 * 3600),
+            prune_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Handle on the process's outbox reader and fan-out; cheap to clone.
 #[derive(Clone)]
 pub struct Events {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    sender: broadcast::Sender<Arc<Event>>,
+    hub: Arc<hub::Hub>,
+    store: Store,
     wake: Arc<Notify>,
     ready: watch::Receiver<bool>,
-    /// Dropped with the last handle, which stops the reader task.
-    _stop: oneshot::Sender<()>,
+    settings: Settings,
+    /// Dropped with the last handle, which stops the reader, the listener
+    /// and the pruner.
+    _stop: watch::Sender<()>,
 }
 
 impl Events {
-    /// Spawns the outbox reader, which starts after the current last row.
+    /// Starts the outbox reader with default settings.
     pub fn start(store: Store) -> Events {
-        let (sender, _) = broadcast::channel(CHANNEL_CAPACITY);
+        Events::start_with(store, Settings::default())
+    }
+
+    /// Spawns the outbox reader (which starts after the current last row) and
+    /// the pruner.
+    pub fn start_with(store: Store, settings: Settings) -> Events {
+        let hub = Arc::new(hub::Hub::new(settings.buffer));
         let wake = Arc::new(Notify::new());
         let (ready_tx, ready) = watch::channel(false);
-        let (stop, stopped) = oneshot::channel();
+        let (stop, stopped) = watch::channel(());
         let reader = Reader {
-            store,
-            sender: sender.clone(),
+            store: store.clone(),
+            hub: hub.clone(),
             wake: wake.clone(),
             last: 0,
+            poll: settings.poll_interval,
         };
-        tokio::spawn(reader.run(ready_tx, stopped));
+        tokio::spawn(reader.run(ready_tx, stopped.clone()));
+        let pruner = prune::run(
+            store.clone(),
+            settings.retention,
+            settings.prune_interval,
+            stopped,
+        );
+        tokio::spawn(pruner);
         Events {
             inner: Arc::new(Inner {
-                sender,
+                hub,
+                store,
                 wake,
                 ready,
+                settings,
                 _stop: stop,
             }),
         }
@@ -89,14 +126,30 @@ impl Events {
         self.inner.wake.notify_one();
     }
 
-    /// Receives every event committed from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
-        self.inner.sender.subscribe()
+    /// Registers a subscriber: its feed receives every matching event
+    /// published after the feed's `start`.
+    pub fn subscribe(&self, filter: Filter) -> Feed {
+        self.inner.hub.register(filter)
     }
 
     /// How many subscribers are listening now.
     pub fn subscriber_count(&self) -> usize {
-        self.inner.sender.receiver_count()
+        self.inner.hub.count()
+    }
+
+    /// The highest sequence number handed to the fan-out.
+    pub fn position(&self) -> i64 {
+        self.inner.hub.position()
+    }
+
+    /// The store the outbox is read from.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// The settings the reader runs with.
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
     }
 
     /// Waits until the reader knows where the outbox ends, so rows committed
@@ -111,21 +164,26 @@ impl Events {
 /// The single task that reads the outbox in sequence order.
 struct Reader {
     store: Store,
-    sender: broadcast::Sender<Arc<Event>>,
+    hub: Arc<hub::Hub>,
     wake: Arc<Notify>,
-    /// Highest sequence number already broadcast.
+    /// Highest sequence number already published.
     last: i64,
+    poll: Duration,
 }
 
 impl Reader {
-    async fn run(mut self, ready: watch::Sender<bool>, mut stopped: oneshot::Receiver<()>) {
+    async fn run(mut self, ready: watch::Sender<bool>, mut stop: watch::Receiver<()>) {
+        if self.store.backend() == DbBackend::Postgres {
+            self.start_listening(stop.clone()).await;
+        }
         self.find_start().await;
+        self.hub.start_at(self.last);
         let _ = ready.send(true);
         loop {
             tokio::select! {
-                _ = &mut stopped => break,
+                _ = stop.changed() => break,
                 _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(POLL_INTERVAL) => {}
+                _ = tokio::time::sleep(self.poll) => {}
             }
             if let Err(err) = self.drain().await {
                 tracing::warn!(error = %err, "outbox read failed, retrying on the next wake");
@@ -134,31 +192,48 @@ impl Reader {
         tracing::debug!("outbox reader stopped");
     }
 
+    /// Spawns the LISTEN task and waits (briefly) until it listens, so that
+    /// no commit after start-up goes unannounced.
+    async fn start_listening(&self, stop: watch::Receiver<()>) {
+        let pool = self.store.db().get_postgres_connection_pool().clone();
+        let (listening, listening_rx) = oneshot::channel();
+        tokio::spawn(listen(pool, self.wake.clone(), stop, listening));
+        if tokio::time::timeout(LISTEN_READY, listening_rx)
+            .await
+            .is_err()
+        {
+            tracing::warn!("outbox LISTEN not ready; relying on the poll until it is");
+        }
+    }
+
     /// Skips what was committed before this process started listening.
     async fn find_start(&mut self) {
         loop {
-            match read::outbox_last_seq(self.store.db()).await {
+            match outbox::position(self.store.db()).await {
                 Ok(last) => {
-                    self.last = last.unwrap_or(0);
+                    self.last = last;
                     return;
                 }
                 Err(err) => {
                     tracing::warn!(error = %err, "cannot find the end of the outbox");
-                    tokio::time::sleep(POLL_INTERVAL).await;
+                    tokio::time::sleep(self.poll).await;
                 }
             }
         }
     }
 
-    /// Broadcasts every row after `last`, in sequence order.
-    async fn drain(&mut self) -> Result<(), crate::store::StoreError> {
+    /// Publishes every row after `last`, in sequence order.
+    async fn drain(&mut self) -> Result<(), StoreError> {
         loop {
             let rows = read::outbox_after(self.store.db(), self.last, BATCH).await?;
             let full = rows.len() as u64 == BATCH;
-            for row in rows {
-                self.last = row.seq;
-                // No receivers is not an error: nobody is listening right now.
-                let _ = self.sender.send(Arc::new(Event::from_row(row)));
+            let events: Vec<Arc<Event>> = rows
+                .into_iter()
+                .map(|row| Arc::new(Event::from_row(row)))
+                .collect();
+            if let Some(last) = events.last() {
+                self.last = last.seq;
+                self.hub.publish(&events);
             }
             if !full {
                 return Ok(());
@@ -167,22 +242,52 @@ impl Reader {
     }
 }
 
-impl Event {
-    fn from_row(row: entity::outbox::Model) -> Event {
-        let payload = serde_json::from_str(&row.payload).unwrap_or_else(|err| {
-            tracing::warn!(outbox.seq = row.seq, error = %err, "outbox payload is not JSON");
-            serde_json::Value::Null
-        });
-        Event {
-            seq: row.seq,
-            kind: row.kind,
-            created_at: row.created_at,
-            country_code: row.country_code,
-            party_id: row.party_id,
-            location_pk: row.location_pk,
-            evse_pk: row.evse_pk,
-            session_pk: row.session_pk,
-            payload,
+/// Wakes the reader on every NOTIFY of the outbox channel (sent inside each
+/// ingest transaction, delivered at commit), reconnecting when the connection
+/// drops; a wake after reconnecting catches up whatever was announced while
+/// it was down.
+async fn listen(
+    pool: sqlx::PgPool,
+    wake: Arc<Notify>,
+    mut stop: watch::Receiver<()>,
+    listening: oneshot::Sender<()>,
+) {
+    let mut listening = Some(listening);
+    loop {
+        match listen_once(&pool, &wake, &mut stop, &mut listening).await {
+            Ok(()) => return,
+            Err(err) => tracing::warn!(error = %err, "outbox LISTEN lost, reconnecting"),
+        }
+        wake.notify_one();
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tokio::time::sleep(LISTEN_RETRY) => {}
+        }
+    }
+}
+
+/// Listens until `stop` (`Ok`) or a connection error (`Err`).
+async fn listen_once(
+    pool: &sqlx::PgPool,
+    wake: &Notify,
+    stop: &mut watch::Receiver<()>,
+    listening: &mut Option<oneshot::Sender<()>>,
+) -> Result<(), sqlx::Error> {
+    let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+    listener.listen(outbox::NOTIFY_CHANNEL).await?;
+    if let Some(ready) = listening.take() {
+        let _ = ready.send(());
+    }
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return Ok(()),
+            received = listener.try_recv() => {
+                // `None`: the connection dropped and was re-established
+                // (listening again); notifications in between are lost, so
+                // look at the outbox anyway.
+                received?;
+                wake.notify_one();
+            }
         }
     }
 }

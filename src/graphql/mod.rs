@@ -1,8 +1,10 @@
 //! The GraphQL schema: queries, subscriptions, scalars, and its HTTP routes.
 //!
 //! `POST /graphql` and `GET /graphql?query=` execute; a WebSocket upgrade on
-//! `/graphql` subscribes (graphql-transport-ws or the legacy graphql-ws);
-//! `GET /graphiql` serves GraphiQL wired to both.
+//! `/graphql` subscribes (graphql-transport-ws or the legacy graphql-ws, see
+//! `ws`); `GET /graphiql` serves GraphiQL wired to both.
+
+use std::sync::Arc;
 
 use async_graphql::extensions::apollo_persisted_queries::{
     ApolloPersistedQueries, LruCacheStorage,
@@ -27,6 +29,7 @@ mod enums;
 mod error;
 mod http;
 mod ids;
+mod inbox;
 mod loaders;
 mod metrics;
 mod pagination;
@@ -35,13 +38,15 @@ mod scalars;
 pub mod socket;
 mod subscription;
 mod types;
+pub mod ws;
 
 pub use subscription::SubscriptionRoot;
+pub use ws::WsSettings;
 
 /// Entry points for reading: one object per area, merged into `Query`.
 #[derive(async_graphql::MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(query::CoreQuery);
+pub struct QueryRoot(query::CoreQuery, inbox::InboxQuery);
 
 /// The schema type served at `/graphql`.
 pub type AppSchema = Schema<QueryRoot, EmptyMutation, SubscriptionRoot>;
@@ -146,6 +151,8 @@ pub struct Endpoint {
     pub gate: Gate,
     /// Closes WebSockets when the server shuts down.
     pub shutdown: Shutdown,
+    /// How WebSocket connections behave.
+    pub ws: Arc<WsSettings>,
 }
 
 impl Endpoint {
@@ -162,6 +169,7 @@ impl Endpoint {
                 metrics: Metrics::new(),
             },
             shutdown: Shutdown::new(),
+            ws: Arc::new(WsSettings::default()),
         }
     }
 }
@@ -199,8 +207,7 @@ async fn graphql_get(State(endpoint): State<Endpoint>, request: Request) -> Resp
 
 /// A refused request: one error with its code, and the HTTP status to match.
 fn refused(refusal: &Refusal) -> Response {
-    let error = async_graphql::ServerError::new(refusal.to_string(), None);
-    let mut error = error;
+    let mut error = async_graphql::ServerError::new(refusal.to_string(), None);
     error
         .extensions
         .get_or_insert_with(Default::default)

@@ -736,8 +736,8 @@ mod http {
     }
 
     const SUBSCRIPTION: &str = r#"subscription { evseStatusChanged(filter: { statuses: [AVAILABLE, CHARGING] }) {
-        cursor countryCode partyId locationId uid evseId previousStatus status changedAt
-        location { ocpiId } } }"#;
+        kind cursor ... on EvseStatusChange { skipped countryCode partyId locationId uid evseId
+        previousStatus status changedAt location { ocpiId } } } }"#;
 
     #[tokio::test]
     async fn subscriber_receives_committed_status_changes_over_graphql_transport_ws() {
@@ -754,7 +754,7 @@ mod http {
         assert_eq!(first["type"], "next");
         assert_eq!(
             first["payload"]["data"]["evseStatusChanged"],
-            json!({ "cursor": "1", "countryCode": "NL", "partyId": "GFX", "locationId": "LOC1",
+            json!({ "kind": "LIVE", "cursor": "1", "skipped": 0, "countryCode": "NL", "partyId": "GFX", "locationId": "LOC1",
                 "uid": "BE-BEC-E041503001", "evseId": null, "previousStatus": null,
                 "status": "AVAILABLE", "changedAt": "2024-05-01T10:15:00Z",
                 "location": { "ocpiId": "LOC1" } })

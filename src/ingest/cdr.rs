@@ -7,7 +7,7 @@ use super::{check, Ctx, IngestError};
 use crate::ocpi::wire::{self, Mode, Report};
 use crate::store::cdrs::{self as store, CdrRow};
 use crate::store::locations;
-use crate::store::outbox::{self, NewEvent};
+use crate::store::outbox::NewEvent;
 
 pub(super) async fn apply(ctx: &mut Ctx<'_>) -> Result<(), IngestError> {
     let body = &ctx.push.body;
@@ -39,12 +39,17 @@ pub(super) async fn apply(ctx: &mut Ctx<'_>) -> Result<(), IngestError> {
             "$: CDR {id:?} is already stored with other content; CDRs are immutable"
         )));
     }
-    let location_pk = match &parsed.location_id {
-        Some(location_id) => locations::find(ctx.tx, &cc, &party, location_id)
-            .await?
-            .map(|m| m.id),
+    let master = match &parsed.location_id {
+        Some(location_id) => locations::find(ctx.tx, &cc, &party, location_id).await?,
         None => None,
     };
+    if let Some(warning) = master
+        .as_ref()
+        .and_then(|m| super::location::swapped_coordinates(body, m))
+    {
+        ctx.applied.warnings.push(warning);
+    }
+    let location_pk = master.map(|m| m.id);
     let credit_of_pk = match &parsed.credit_reference_id {
         Some(original) => store::find(ctx.tx, &cc, &party, original)
             .await?
@@ -80,6 +85,12 @@ pub(super) async fn apply(ctx: &mut Ctx<'_>) -> Result<(), IngestError> {
         raw: body.to_string(),
     };
     let model = store::insert(ctx.tx, row).await?;
+    let place = super::place::fields_of(ctx, model.location_pk).await?;
+    let payload = json!({
+        "country_code": cc, "party_id": party, "cdr_id": id,
+        "session_id": model.session_id, "location_id": model.location_id,
+        "evse_uid": model.evse_uid,
+    });
     let event = NewEvent {
         kind: "CDR_RECEIVED",
         country_code: cc.clone(),
@@ -87,10 +98,9 @@ pub(super) async fn apply(ctx: &mut Ctx<'_>) -> Result<(), IngestError> {
         location_pk: model.location_pk,
         evse_pk: None,
         session_pk: None,
-        payload: json!({"country_code": cc, "party_id": party, "cdr_id": id}),
+        payload: super::place::with(payload, place),
     };
-    outbox::insert(ctx.tx, event).await?;
-    ctx.applied.emitted = true;
+    ctx.emit(event);
     ctx.outcome(true, "CDR stored");
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! Locations, receiver interface), with parent stamp bumps and status history.
 
 use axum::http::Method;
-use entity::{evse, location};
+use entity::{connector, evse, location};
 use serde_json::{json, Map, Value};
 
 use super::merge::{self, is_stale};
@@ -11,7 +11,7 @@ use crate::domain::party::key;
 use crate::domain::Timestamp;
 use crate::ocpi::wire::{self, Mode, Report};
 use crate::store::locations::{self as store, ConnectorRow, EvseRow, LocationRow, StatusChange};
-use crate::store::outbox::{self, NewEvent};
+use crate::store::outbox::NewEvent;
 
 /// The URL ids of a location-level push: cc, party, location id, [evse uid, [connector id]].
 struct Url<'a> {
@@ -88,11 +88,14 @@ async fn location_level(
     } else {
         existing.ok_or_else(|| unknown_location(url.location_id))?
     };
+    let mut evses_changed = false;
     if !stale {
         if let Some(Value::Array(list)) = body.get("evses") {
-            apply_evse_list(ctx, &model, list, patch).await?;
+            evses_changed = apply_evse_list(ctx, &model, list, patch).await?;
         }
     }
+    // A Location push that changes only its EVSEs still changed the location.
+    let changed = changed || evses_changed;
     if changed {
         emit_location(ctx, &model).await?;
     }
@@ -108,13 +111,22 @@ async fn location_level(
 
 /// EVSEs listed in a Location PUT or PATCH are applied one by one; a PUT marks
 /// the EVSEs it no longer lists REMOVED rather than deleting their history.
+/// Says whether any EVSE or connector changed.
 async fn apply_evse_list(
     ctx: &mut Ctx<'_>,
     location: &location::Model,
     list: &[Value],
     patch: bool,
-) -> Result<(), IngestError> {
+) -> Result<bool, IngestError> {
+    if patch {
+        // OCPI leaves a Location PATCH with `evses` undefined (ocpi/ocpi #285,
+        // #540); each listed EVSE is patched, the others are left alone.
+        ctx.applied
+            .warnings
+            .push("$.evses: a Location PATCH with evses is applied per listed EVSE".into());
+    }
     let mut listed = Vec::new();
+    let mut changed = false;
     for value in list {
         let Some(evse_body) = value.as_object() else {
             continue;
@@ -123,18 +135,23 @@ async fn apply_evse_list(
             continue;
         };
         listed.push(key(uid));
-        upsert_evse(ctx, location, uid, evse_body, patch).await?;
+        let existing = store::find_evse_for_update(ctx.tx, location.id, uid).await?;
+        changed |= upsert_evse(ctx, location, uid, existing, evse_body, patch)
+            .await?
+            .changed;
     }
     if !patch {
         for old in store::evses(ctx.tx, location.id).await? {
             if !listed.contains(&old.uid_key) && old.status.as_deref() != Some("REMOVED") {
                 let mut removal = Map::new();
                 removal.insert("status".into(), json!("REMOVED"));
-                upsert_evse(ctx, location, &old.uid.clone(), &removal, true).await?;
+                let uid = old.uid.clone();
+                upsert_evse(ctx, location, &uid, Some(old), &removal, true).await?;
+                changed = true;
             }
         }
     }
-    Ok(())
+    Ok(changed)
 }
 
 async fn evse_level(
@@ -157,7 +174,7 @@ async fn evse_level(
     if patch && existing.is_none() {
         return Err(unknown_evse(url.location_id, uid));
     }
-    let result = upsert_evse(ctx, &location, uid, body, patch).await?;
+    let result = upsert_evse(ctx, &location, uid, existing, body, patch).await?;
     if result.changed {
         store::bump_location(
             ctx.tx,
@@ -199,7 +216,7 @@ async fn connector_level(
             url.location_id
         )));
     }
-    let result = upsert_connector(ctx, evse.id, connector_id, body, patch).await?;
+    let result = upsert_connector(ctx, evse.id, connector_id, existing, body, patch).await?;
     if result.changed {
         let stamp = parsed.last_updated.map(|t| t.as_datetime());
         let at = ctx.received_at().as_datetime();
@@ -231,14 +248,16 @@ impl Upsert {
     }
 }
 
+/// Applies an EVSE body to the stored EVSE (`existing`, read under the
+/// location's lock by the caller), with its connectors.
 async fn upsert_evse(
     ctx: &mut Ctx<'_>,
     location: &location::Model,
     uid: &str,
+    existing: Option<evse::Model>,
     body: &Map<String, Value>,
     patch: bool,
 ) -> Result<Upsert, IngestError> {
-    let existing = store::find_evse_for_update(ctx.tx, location.id, uid).await?;
     let incoming_stamp = stamp_of(body);
     let stale = is_stale(
         existing.as_ref().and_then(|m| m.last_updated),
@@ -300,7 +319,8 @@ async fn apply_connector_list(
         let Some(id) = body.get("id").and_then(id_text) else {
             continue;
         };
-        changed |= upsert_connector(ctx, evse_pk, &id, body, patch)
+        let existing = store::find_connector_for_update(ctx.tx, evse_pk, &id).await?;
+        changed |= upsert_connector(ctx, evse_pk, &id, existing, body, patch)
             .await?
             .changed;
         listed.push(id);
@@ -315,10 +335,10 @@ async fn upsert_connector(
     ctx: &mut Ctx<'_>,
     evse_pk: i64,
     connector_id: &str,
+    existing: Option<connector::Model>,
     body: &Map<String, Value>,
     patch: bool,
 ) -> Result<Upsert, IngestError> {
-    let existing = store::find_connector_for_update(ctx.tx, evse_pk, connector_id).await?;
     let stale = is_stale(
         existing.as_ref().and_then(|m| m.last_updated),
         stamp_of(body),
@@ -376,6 +396,7 @@ async fn record_status_change(
         "status": status,
         "changed_at": changed_at.to_string(),
     });
+    let payload = super::place::with(payload, super::place::fields(Some(location)));
     let event = NewEvent {
         kind: "EVSE_STATUS_CHANGED",
         country_code: location.country_code.clone(),
@@ -385,8 +406,7 @@ async fn record_status_change(
         session_pk: None,
         payload,
     };
-    outbox::insert(ctx.tx, event).await?;
-    ctx.applied.emitted = true;
+    ctx.emit(event);
     Ok(())
 }
 
@@ -398,14 +418,16 @@ async fn emit_location(ctx: &mut Ctx<'_>, location: &location::Model) -> Result<
         location_pk: Some(location.id),
         evse_pk: None,
         session_pk: None,
-        payload: json!({
-            "country_code": location.country_code,
-            "party_id": location.party_id,
-            "location_id": location.ocpi_id,
-        }),
+        payload: super::place::with(
+            json!({
+                "country_code": location.country_code,
+                "party_id": location.party_id,
+                "location_id": location.ocpi_id,
+            }),
+            super::place::fields(Some(location)),
+        ),
     };
-    outbox::insert(ctx.tx, event).await?;
-    ctx.applied.emitted = true;
+    ctx.emit(event);
     Ok(())
 }
 
@@ -490,6 +512,35 @@ pub(super) fn check_id(path: &str, body: Option<&str>, url: &str) -> Result<(), 
         ))),
         _ => Ok(()),
     }
+}
+
+/// Degrees within which two coordinates are taken as the same point (~10 m).
+const SAME_POINT: f64 = 1e-4;
+
+/// A warning when the location snapshot in a session or CDR body has the
+/// master location's latitude and longitude the other way round (the OCPI
+/// 2.1.1 and 2.2.1 CDR examples do). The snapshot is stored as sent.
+pub(super) fn swapped_coordinates(body: &Value, master: &location::Model) -> Option<String> {
+    let (Some(lat), Some(lon)) = (master.latitude_deg, master.longitude_deg) else {
+        return None;
+    };
+    let (key, coordinates) = ["cdr_location", "location"]
+        .into_iter()
+        .find_map(|k| Some((k, body.get(k)?.get("coordinates")?)))?;
+    let degrees = |name: &str| match coordinates.get(name)? {
+        Value::String(text) => text.trim().parse::<f64>().ok(),
+        other => other.as_f64(),
+    };
+    let (snap_lat, snap_lon) = (degrees("latitude")?, degrees("longitude")?);
+    let near = |a: f64, b: f64| (a - b).abs() < SAME_POINT;
+    let swapped = near(snap_lat, lon) && near(snap_lon, lat) && !near(snap_lat, lat);
+    swapped.then(|| {
+        format!(
+            "$.{key}.coordinates: latitude and longitude look swapped; \
+             location {:?} has them the other way round",
+            master.ocpi_id
+        )
+    })
 }
 
 fn unknown_location(location_id: &str) -> IngestError {

@@ -4,20 +4,25 @@
 use axum::http::Method;
 use sea_orm::DatabaseTransaction;
 use serde_json::Value;
+use tokio::sync::oneshot;
 
 use crate::domain::Timestamp;
 use crate::events::Events;
 use crate::ocpi::auth::Caller;
 use crate::ocpi::path::Module;
 use crate::ocpi::wire::Report;
-use crate::store::conflict::{self, MAX_ATTEMPTS};
 use crate::store::inbox::{self, InboxRow};
+use crate::store::outbox::NewEvent;
+use crate::store::sessions::{self, EventRow};
 use crate::store::{Store, StoreError};
 
 mod cdr;
+mod job;
 mod location;
 pub mod merge;
 mod notification;
+mod place;
+pub mod retention;
 mod session;
 mod tariff;
 
@@ -51,8 +56,8 @@ pub enum Source {
     Push,
     /// Pulled by reconciliation.
     Pull,
-    /// Re-applied from the inbox.
-    Replay,
+    /// Re-applied from the inbox row with this id (`chargegraph replay`).
+    Replay(i64),
 }
 
 impl Source {
@@ -60,7 +65,15 @@ impl Source {
         match self {
             Source::Push => "push",
             Source::Pull => "pull",
-            Source::Replay => "replay",
+            Source::Replay(_) => "replay",
+        }
+    }
+
+    /// The inbox row a replay re-applies.
+    fn replay_of(self) -> Option<i64> {
+        match self {
+            Source::Replay(original) => Some(original),
+            Source::Push | Source::Pull => None,
         }
     }
 }
@@ -111,8 +124,11 @@ pub struct Applied {
 pub(crate) struct Ctx<'a> {
     pub tx: &'a DatabaseTransaction,
     pub push: &'a Push,
-    pub inbox_pk: i64,
     pub applied: Applied,
+    /// Change events, written with the transaction's other events just before its commit.
+    events: &'a mut Vec<NewEvent>,
+    /// Session timeline entries, written after the inbox row they point to.
+    session_events: Vec<EventRow>,
 }
 
 impl Ctx<'_> {
@@ -130,6 +146,17 @@ impl Ctx<'_> {
     pub fn outcome(&mut self, created: bool, message: impl Into<String>) {
         self.applied.created = created;
         self.applied.message = message.into();
+    }
+
+    /// Commits a change event with this push.
+    pub fn emit(&mut self, event: NewEvent) {
+        self.events.push(event);
+        self.applied.emitted = true;
+    }
+
+    /// Adds an entry to a session's timeline, linked to this push's inbox row.
+    pub fn record_session_event(&mut self, row: EventRow) {
+        self.session_events.push(row);
     }
 }
 
@@ -149,40 +176,57 @@ pub(crate) fn check(report: &Report) -> Result<(), IngestError> {
     )))
 }
 
-/// Applies a push in one transaction with its inbox row, then wakes the event reader.
+/// Applies a push in one transaction with its inbox row, answers once that
+/// transaction committed, then wakes the event reader.
 ///
-/// A transaction that lost a race with another replica (PostgreSQL: deadlock,
-/// serialization failure, or the same object created at once) is run again
-/// from the start, a few times, after a short pause.
+/// The push goes to the store's group-commit writers (`store::group`), which
+/// apply queued pushes together, each in its own savepoint, and commit them
+/// at once. A push that lost a race with another replica (PostgreSQL:
+/// deadlock, serialization failure, or the same object created at once) is
+/// run again, a few times, after a short pause.
 pub async fn apply(store: &Store, events: &Events, push: &Push) -> Result<Applied, IngestError> {
-    let mut retry = 0;
-    let applied = loop {
-        match apply_once(store, push).await {
-            Err(IngestError::Store(err)) if err.is_conflict() && retry + 1 < MAX_ATTEMPTS => {
-                retry += 1;
-                tracing::debug!(retry, error = %err, "ingest conflicted with another writer");
-                tokio::time::sleep(conflict::backoff(retry)).await;
-            }
-            result => break result?,
-        }
-    };
+    let (reply, answer) = oneshot::channel();
+    store
+        .group()?
+        .submit(Box::new(job::PushJob::new(push.clone(), reply)))
+        .await?;
+    let applied = answer.await.map_err(|_| StoreError::WriterStopped)??;
     if applied.emitted {
         events.wake();
     }
     Ok(applied)
 }
 
-async fn apply_once(store: &Store, push: &Push) -> Result<Applied, IngestError> {
-    let write = store.begin_write().await?;
-    let inbox_pk = inbox::insert(&write.txn, push.received_at, inbox_row(push)).await?;
+/// Applies a push inside `tx`: the domain rows, then its inbox row with the
+/// outcome, then what points at that row. Events are left in `events`.
+async fn apply_in(
+    tx: &DatabaseTransaction,
+    push: &Push,
+    events: &mut Vec<NewEvent>,
+) -> Result<Applied, IngestError> {
     let mut ctx = Ctx {
-        tx: &write.txn,
+        tx,
         push,
-        inbox_pk,
         applied: Applied::default(),
+        events,
+        session_events: Vec::new(),
     };
     dispatch(&mut ctx).await?;
-    let applied = ctx.applied;
+    let Ctx {
+        applied,
+        session_events,
+        ..
+    } = ctx;
+    let inbox_pk = inbox::insert(tx, push.received_at, finished_row(push, &applied)).await?;
+    for mut row in session_events {
+        row.inbox_pk = Some(inbox_pk);
+        sessions::insert_event(tx, row).await?;
+    }
+    Ok(applied)
+}
+
+/// The inbox row of an applied push.
+fn finished_row(push: &Push, applied: &Applied) -> InboxRow {
     let outcome = if applied.message.starts_with("not applied") {
         "unchanged"
     } else if applied.created {
@@ -190,9 +234,13 @@ async fn apply_once(store: &Store, push: &Push) -> Result<Applied, IngestError> 
     } else {
         "updated"
     };
-    inbox::finish(&write.txn, inbox_pk, outcome, &applied).await?;
-    write.commit().await?;
-    Ok(applied)
+    InboxRow {
+        http_status: if applied.created { 201 } else { 200 },
+        outcome: outcome.into(),
+        message: applied.message.clone(),
+        warnings: applied.warnings.clone(),
+        ..inbox_row(push)
+    }
 }
 
 /// Records a refused push in the inbox, with its body kept for review.
@@ -203,27 +251,45 @@ pub async fn record_rejection(
     http_status: u16,
     status_code: u16,
 ) -> Result<(), StoreError> {
-    record_outcome(store, push, err, http_status, status_code, "rejected").await
+    let answer = Answered {
+        outcome: "rejected",
+        message: err.to_string(),
+        http_status,
+        status_code,
+    };
+    record_unapplied(store, push, answer).await
 }
 
-/// Records a push that was not applied, with its outcome and its body kept
-/// (for review, or for replay when it was refused only for a shutdown).
-pub async fn record_outcome(
+/// How a push that was not applied was answered.
+#[derive(Debug, Clone)]
+pub struct Answered {
+    /// The inbox outcome: rejected, error, unavailable.
+    pub outcome: &'static str,
+    /// What the inbox row says (for our own failures: their cause).
+    pub message: String,
+    /// The HTTP status answered.
+    pub http_status: u16,
+    /// The OCPI status code answered.
+    pub status_code: u16,
+}
+
+/// Records a push that was not applied, refused or failed on our side, in
+/// its own transaction and with its body, so that `chargegraph replay` can
+/// re-apply it after a fix.
+pub async fn record_unapplied(
     store: &Store,
     push: &Push,
-    err: &IngestError,
-    http_status: u16,
-    status_code: u16,
-    outcome: &str,
+    answer: Answered,
 ) -> Result<(), StoreError> {
     let mut row = inbox_row(push);
-    row.http_status = http_status;
-    row.status_code = status_code;
-    row.outcome = outcome.into();
-    row.message = err.to_string();
-    let write = store.begin_write().await?;
-    inbox::insert(&write.txn, push.received_at, row).await?;
-    write.commit().await
+    row.http_status = answer.http_status;
+    row.status_code = answer.status_code;
+    row.outcome = answer.outcome.into();
+    row.message = answer.message;
+    let (reply, answer) = oneshot::channel();
+    let job = job::InboxJob::new(push.received_at, row, reply);
+    store.group()?.submit(Box::new(job)).await?;
+    answer.await.map_err(|_| StoreError::WriterStopped)?
 }
 
 fn inbox_row(push: &Push) -> InboxRow {
@@ -254,6 +320,7 @@ fn inbox_row(push: &Push) -> InboxRow {
         message: String::new(),
         warnings: Vec::new(),
         body: Some(push.raw_body.clone()),
+        replay_of: push.source.replay_of(),
     }
 }
 

@@ -4,8 +4,9 @@ use serde_json::{json, Value};
 
 use super::{check, Ctx, IngestError};
 use crate::ocpi::wire::{self, Report};
+use crate::store::locations;
 use crate::store::notifications::{self as store, NotificationRow};
-use crate::store::outbox::{self, NewEvent};
+use crate::store::outbox::NewEvent;
 
 pub(super) async fn apply(ctx: &mut Ctx<'_>) -> Result<(), IngestError> {
     let notification_id = ctx.push.ids[0].clone();
@@ -18,7 +19,7 @@ pub(super) async fn apply(ctx: &mut Ctx<'_>) -> Result<(), IngestError> {
     check(&report)?;
     ctx.warn(report);
 
-    let existing = store::find(
+    let existing = store::find_for_update(
         ctx.tx,
         &party.country_code,
         &party.party_id,
@@ -51,22 +52,31 @@ pub(super) async fn apply(ctx: &mut Ctx<'_>) -> Result<(), IngestError> {
         received_at: ctx.received_at().as_datetime(),
         raw: body.to_string(),
     };
+    let location = match &row.location_id {
+        Some(id) => locations::find(ctx.tx, &party.country_code, &party.party_id, id).await?,
+        None => None,
+    };
+    let payload = json!({
+        "country_code": party.country_code,
+        "party_id": party.party_id,
+        "notification_id": notification_id,
+        "location_id": row.location_id,
+        "evse_id": row.evse_id,
+        "charge_station_id": row.charge_station_id,
+        "level": row.level,
+        "message_action": row.message_action,
+    });
     store::save(ctx.tx, existing, row).await?;
     let event = NewEvent {
         kind: "NOTIFICATION_RECEIVED",
         country_code: party.country_code.clone(),
         party_id: party.party_id.clone(),
-        location_pk: None,
+        location_pk: location.as_ref().map(|l| l.id),
         evse_pk: None,
         session_pk: None,
-        payload: json!({
-            "country_code": party.country_code,
-            "party_id": party.party_id,
-            "notification_id": notification_id,
-        }),
+        payload: super::place::with(payload, super::place::fields(location.as_ref())),
     };
-    outbox::insert(ctx.tx, event).await?;
-    ctx.applied.emitted = true;
+    ctx.emit(event);
     let message = if created {
         "notification stored"
     } else {

@@ -9,10 +9,11 @@ use chrono::{DateTime, Utc};
 
 use super::merge::{self, Stamps, Update};
 use super::{check, check_patch_stamp, require_party, Ctx, IngestError};
+use crate::domain::party::key;
 use crate::domain::Timestamp;
 use crate::ocpi::wire::{self, ChargingPeriod, Mode, Report};
 use crate::store::locations;
-use crate::store::outbox::{self, NewEvent};
+use crate::store::outbox::NewEvent;
 use crate::store::sessions::{self as store, EventRow, PeriodRow, SessionRow};
 
 const PERIODS: &str = "charging_periods";
@@ -64,7 +65,7 @@ pub(super) async fn apply(ctx: &mut Ctx<'_>) -> Result<(), IngestError> {
         &stamps.fields,
     ) {
         if let Some(model) = &existing {
-            record_event(ctx, model, parsed.last_updated, false).await?;
+            record_event(ctx, model, parsed.last_updated, false);
         }
         ctx.outcome(
             false,
@@ -92,7 +93,11 @@ pub(super) async fn apply(ctx: &mut Ctx<'_>) -> Result<(), IngestError> {
         || existing
             .as_ref()
             .is_some_and(|m| m.incomplete != incomplete);
-    let mut row = session_row(ctx, (cc, party, session_id), &raw, incomplete).await?;
+    let known_location = existing
+        .as_ref()
+        .and_then(|m| Some((m.location_id.clone()?, m.location_pk?)));
+    let ids = (cc, party, session_id);
+    let mut row = session_row(ctx, ids, &raw, incomplete, known_location).await?;
     let field_stamps = serde_json::to_string(&stamps).ok();
     row.merge_stamps = field_stamps.clone();
     let model = store::save(ctx.tx, existing, row).await?;
@@ -118,7 +123,7 @@ pub(super) async fn apply(ctx: &mut Ctx<'_>) -> Result<(), IngestError> {
                 .push("$.kwh: lower than the stored kwh".into());
         }
     }
-    record_event(ctx, &model, parsed.last_updated, taken).await?;
+    record_event(ctx, &model, parsed.last_updated, taken);
     if changed {
         emit(ctx, &model).await?;
     }
@@ -183,8 +188,11 @@ async fn apply_periods(
             changed: false,
         });
     }
-    let keep = after.keys().filter_map(|k| parse_start(k)).collect();
-    store::delete_periods_except(ctx.tx, session_pk, keep).await?;
+    // The stored rows are `before`; only a PUT can leave some of them out.
+    if before.keys().any(|k| !after.contains_key(k)) {
+        let keep = after.keys().filter_map(|k| parse_start(k)).collect();
+        store::delete_periods_except(ctx.tx, session_pk, keep).await?;
+    }
     for period in parsed.unwrap_or_default() {
         let key = period.start_date_time.to_string();
         if after.get(&key).is_some_and(|v| before.get(&key) != Some(v)) {
@@ -266,19 +274,36 @@ fn raw_dimensions_by_start(body: &Map<String, Value>) -> Vec<(Timestamp, Value, 
         .collect()
 }
 
+/// The session's columns from its merged JSON. The location row is looked
+/// up unless the stored session already links the same location id.
 async fn session_row(
-    ctx: &Ctx<'_>,
+    ctx: &mut Ctx<'_>,
     (cc, party, id): (&str, &str, &str),
     raw: &Map<String, Value>,
     incomplete: bool,
+    known_location: Option<(String, i64)>,
 ) -> Result<SessionRow, IngestError> {
     let mut scratch = Report::default();
     let s = wire::parse_session(&Value::Object(raw.clone()), Mode::Whole, &mut scratch);
-    let location_pk = match &s.location_id {
-        Some(location_id) => locations::find(ctx.tx, cc, party, location_id)
-            .await?
-            .map(|m| m.id),
-        None => None,
+    // Only a push that carries a location snapshot is checked for swapped
+    // coordinates, which needs the stored location itself; otherwise a
+    // session that already links the same location reuses its id.
+    let snapshot = ctx.push.body.get("location").is_some();
+    let location_pk = match (&s.location_id, known_location) {
+        (Some(location_id), Some((known, pk))) if !snapshot && key(location_id) == key(&known) => {
+            Some(pk)
+        }
+        (Some(location_id), _) => {
+            let master = locations::find(ctx.tx, cc, party, location_id).await?;
+            if let Some(warning) = master
+                .as_ref()
+                .and_then(|m| super::location::swapped_coordinates(&ctx.push.body, m))
+            {
+                ctx.applied.warnings.push(warning);
+            }
+            master.map(|m| m.id)
+        }
+        (None, _) => None,
     };
     Ok(SessionRow {
         country_code: cc.to_owned(),
@@ -306,15 +331,16 @@ async fn session_row(
     })
 }
 
-async fn record_event(
-    ctx: &Ctx<'_>,
+/// Adds the push to the session's timeline (written after the push's inbox row).
+fn record_event(
+    ctx: &mut Ctx<'_>,
     model: &session::Model,
     stamp: Option<Timestamp>,
     applied: bool,
-) -> Result<(), IngestError> {
+) {
     let row = EventRow {
         session_pk: model.id,
-        inbox_pk: Some(ctx.inbox_pk),
+        inbox_pk: None,
         method: ctx.push.method.to_string(),
         at: stamp.unwrap_or(ctx.received_at()).as_datetime(),
         received_at: ctx.received_at().as_datetime(),
@@ -323,14 +349,14 @@ async fn record_event(
         total_cost_micro: model.total_cost_micro,
         applied,
     };
-    store::insert_event(ctx.tx, row).await?;
-    Ok(())
+    ctx.record_session_event(row);
 }
 
 async fn emit(ctx: &mut Ctx<'_>, model: &session::Model) -> Result<(), IngestError> {
     let kwh = model
         .kwh_micro
         .map(|m| crate::domain::Micros(m).to_string());
+    let place = super::place::fields_of(ctx, model.location_pk).await?;
     let event = NewEvent {
         kind: "SESSION_UPDATED",
         country_code: model.country_code.clone(),
@@ -338,15 +364,20 @@ async fn emit(ctx: &mut Ctx<'_>, model: &session::Model) -> Result<(), IngestErr
         location_pk: model.location_pk,
         evse_pk: None,
         session_pk: Some(model.id),
-        payload: json!({
-            "country_code": model.country_code,
-            "party_id": model.party_id,
-            "session_id": model.ocpi_id,
-            "status": model.status,
-            "kwh": kwh,
-        }),
+        payload: super::place::with(
+            json!({
+                "country_code": model.country_code,
+                "party_id": model.party_id,
+                "session_id": model.ocpi_id,
+                "status": model.status,
+                "kwh": kwh,
+                "location_id": model.location_id,
+                "evse_uid": model.evse_uid,
+                "connector_id": model.connector_id,
+            }),
+            place,
+        ),
     };
-    outbox::insert(ctx.tx, event).await?;
-    ctx.applied.emitted = true;
+    ctx.emit(event);
     Ok(())
 }

@@ -26,7 +26,8 @@ pub(super) async fn apply(ctx: &mut Ctx<'_>) -> Result<(), IngestError> {
         tariff_id: &ids[2],
     };
     require_party(ctx, url.country_code, url.party_id)?;
-    let existing = store::find(ctx.tx, url.country_code, url.party_id, url.tariff_id).await?;
+    let existing =
+        store::find_for_update(ctx.tx, url.country_code, url.party_id, url.tariff_id).await?;
     if ctx.push.method == Method::DELETE {
         return delete(ctx, &url, existing).await;
     }

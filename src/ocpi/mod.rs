@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod envelope;
 pub mod path;
+pub mod replay;
 pub mod routes;
 pub mod wire;
 

@@ -107,6 +107,20 @@ impl Target {
     }
 }
 
+/// Whether the path is under a functional module of a version (OCPI 2.2.1
+/// routing headers apply there, never to versions or version details).
+pub fn names_module(raw_path: &str) -> bool {
+    let Ok(segments) = split(raw_path) else {
+        return false;
+    };
+    match segments.as_slice() {
+        [version, module, ..] => {
+            VERSIONS.contains(&version.as_str()) && Module::parse(module).is_some()
+        }
+        _ => false,
+    }
+}
+
 fn split(raw_path: &str) -> Result<Vec<String>, OcpiError> {
     let rest = raw_path.trim_start_matches('/');
     let rest = rest.strip_prefix("ocpi").unwrap_or(rest);
@@ -181,6 +195,15 @@ mod tests {
         let err = Target::parse(&Method::DELETE, "/ocpi/2.2.1/sessions/NL/GFX/S1").unwrap_err();
         assert_eq!(err.http_status(), 405);
         assert_eq!(err.allow_header().unwrap(), "GET, PUT, PATCH");
+    }
+
+    #[test]
+    fn module_urls_are_told_from_version_urls() {
+        assert!(names_module("/ocpi/2.2.1/locations/NL/GFX/L1"));
+        assert!(names_module("/ocpi/2.2.1/cdrs"));
+        assert!(!names_module("/ocpi/2.2.1"));
+        assert!(!names_module("/ocpi/versions"));
+        assert!(!names_module("/ocpi/2.2.1/credentials"));
     }
 
     #[test]

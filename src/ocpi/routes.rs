@@ -14,11 +14,11 @@ use serde_json::{json, Value};
 use tracing::{debug, error, warn, Instrument};
 
 use super::auth::{self, Caller};
-use super::path::{Module, Target, VERSIONS};
+use super::path::{self, Module, Target, VERSIONS};
 use super::{Envelope, OcpiError};
 use crate::domain::Timestamp;
 use crate::events::Events;
-use crate::ingest::{self, Applied, IngestError, Push, Source};
+use crate::ingest::{self, Answered, Applied, IngestError, Push, Source};
 use crate::limits::{self, RateLimits};
 use crate::shutdown::Shutdown;
 use crate::store::inbox::{self, InboxRow};
@@ -49,13 +49,32 @@ pub struct Receiver {
     pub token_usage: UsageThrottle,
 }
 
-/// The routes under `/ocpi`.
+/// The routes under `/ocpi`, and the answer to every URL no route takes: a
+/// path that reaches `/ocpi` only through doubled slashes (a peer's base URL
+/// ending in `/`) is the receiver's too, anything else a 404 envelope.
 pub fn router(receiver: Receiver) -> Router {
     Router::new()
         .route("/ocpi", any(receive))
         .route("/ocpi/", any(receive))
         .route("/ocpi/{*rest}", any(receive))
+        .fallback(receive_or_not_found)
         .with_state(receiver)
+}
+
+async fn receive_or_not_found(
+    state: State<Receiver>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    extensions: Extensions,
+    body: Body,
+) -> Response {
+    let rest = uri.path().trim_start_matches('/');
+    if rest == "ocpi" || rest.starts_with("ocpi/") {
+        return receive(state, method, uri, headers, extensions, body).await;
+    }
+    let envelope = Envelope::new(2000, None, "no endpoint at this URL");
+    (StatusCode::NOT_FOUND, axum::Json(envelope)).into_response()
 }
 
 /// Request facts every answer needs.
@@ -93,6 +112,7 @@ async fn receive(
         http.method = %exchange.method,
         http.path = %exchange.path,
         request_id = %exchange.request_id,
+        correlation_id = %exchange.correlation_id,
         ocpi.module = tracing::field::Empty,
         ocpi.country_code = tracing::field::Empty,
         ocpi.party_id = tracing::field::Empty,
@@ -270,13 +290,7 @@ async fn push(
         module,
         ids: ids.clone(),
     };
-    // OCPI DELETE carries no body; whatever was sent is kept raw in the inbox.
-    let parsed = if ex.method == Method::DELETE {
-        Ok(Value::Object(serde_json::Map::new()))
-    } else {
-        parse_body(&bytes)
-    };
-    let body = match parsed {
+    let body = match push_body(&ex.method, &bytes) {
         Ok(body) => body,
         Err(err) => {
             record(
@@ -317,38 +331,47 @@ async fn push(
     // (and kept in the inbox for replay); one already applying commits.
     if receiver.shutdown.is_draining() {
         let err = OcpiError::Unavailable;
-        let rejection = IngestError::Invalid(err.to_string());
-        let (http, code) = (err.http_status().as_u16(), err.status_code());
-        if let Err(store_err) = ingest::record_outcome(
-            &receiver.store,
-            &push,
-            &rejection,
-            http,
-            code,
-            err.outcome(),
-        )
-        .await
-        {
+        let answer = Answered {
+            outcome: err.outcome(),
+            message: err.to_string(),
+            http_status: err.http_status().as_u16(),
+            status_code: err.status_code(),
+        };
+        if let Err(store_err) = ingest::record_unapplied(&receiver.store, &push, answer).await {
             error!(error = %store_err, "cannot record refused push in the inbox");
         }
         return Err(err);
     }
-    match ingest::apply(&receiver.store, &receiver.events, &push).await {
-        Ok(applied) => Ok(accepted(receiver, ex, version, applied)),
-        Err(err) => {
-            let err = to_ocpi(err);
-            if !matches!(err, OcpiError::Internal(_)) {
-                let (http, code) = (err.http_status().as_u16(), err.status_code());
-                let rejection = IngestError::Invalid(err.to_string());
-                if let Err(store_err) =
-                    ingest::record_rejection(&receiver.store, &push, &rejection, http, code).await
-                {
-                    error!(error = %store_err, "cannot record rejected push in the inbox");
-                }
-            }
-            Err(err)
-        }
+    let applied = apply_push(&receiver.store, &receiver.events, &push).await?;
+    Ok(accepted(receiver, ex, version, applied))
+}
+
+/// Applies a push through ingest. A push that is not applied is recorded in
+/// the inbox with the answer it gets, in a transaction of its own (the
+/// push's rolled back); for our own failure the row keeps the cause.
+pub(crate) async fn apply_push(
+    store: &Store,
+    events: &Events,
+    push: &Push,
+) -> Result<Applied, OcpiError> {
+    let err = match ingest::apply(store, events, push).await {
+        Ok(applied) => return Ok(applied),
+        Err(err) => to_ocpi(err),
+    };
+    let message = match &err {
+        OcpiError::Internal(cause) => format!("internal error: {cause}"),
+        other => other.to_string(),
+    };
+    let answer = Answered {
+        outcome: err.outcome(),
+        message,
+        http_status: err.http_status().as_u16(),
+        status_code: err.status_code(),
+    };
+    if let Err(store_err) = ingest::record_unapplied(store, push, answer).await {
+        error!(error = %store_err, "cannot record the unapplied push in the inbox");
     }
+    Err(err)
 }
 
 fn accepted(receiver: &Receiver, ex: &Exchange, version: &str, applied: Applied) -> Answer {
@@ -379,6 +402,16 @@ fn to_ocpi(err: IngestError) -> OcpiError {
         IngestError::UnknownLocation(m) => OcpiError::UnknownLocation(m),
         IngestError::ForeignParty(m) => OcpiError::ForeignParty(m),
         IngestError::Store(e) => OcpiError::Internal(e.to_string()),
+    }
+}
+
+/// The body a push is applied with. OCPI DELETE carries none; whatever was
+/// sent is kept raw in the inbox.
+pub(crate) fn push_body(method: &Method, bytes: &[u8]) -> Result<Value, OcpiError> {
+    if method == Method::DELETE {
+        Ok(Value::Object(serde_json::Map::new()))
+    } else {
+        parse_body(bytes)
     }
 }
 
@@ -558,8 +591,9 @@ fn header_or_new(headers: &HeaderMap, name: &str) -> String {
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
-/// Echoes the request ids and swaps the 2.2.1 routing headers (OCPI 2.2.1
-/// transport_and_format: the answer's FROM is the request's TO).
+/// Echoes the request ids and, under a functional module, swaps the 2.2.1
+/// routing headers (OCPI 2.2.1 transport_and_format: the answer's FROM is
+/// the request's TO; versions and version details carry none).
 fn respond(
     ex: &Exchange,
     status: StatusCode,
@@ -576,14 +610,14 @@ fn respond(
             headers.insert(name, value);
         }
     }
-    for (from, to) in [
-        ("ocpi-from-country-code", "ocpi-to-country-code"),
-        ("ocpi-from-party-id", "ocpi-to-party-id"),
-        ("ocpi-to-country-code", "ocpi-from-country-code"),
-        ("ocpi-to-party-id", "ocpi-from-party-id"),
-    ] {
-        if let Some(value) = ex.headers.get(from) {
-            headers.insert(to, value.clone());
+    let routing = if path::names_module(&ex.path) {
+        ROUTING_SWAPS
+    } else {
+        &[]
+    };
+    for (from, to) in routing {
+        if let Some(value) = ex.headers.get(*from) {
+            headers.insert(*to, value.clone());
         }
     }
     if let Some((name, value)) = extra {
@@ -591,6 +625,14 @@ fn respond(
     }
     response
 }
+
+/// Each routing header of a request and the header it answers as.
+const ROUTING_SWAPS: &[(&str, &str)] = &[
+    ("ocpi-from-country-code", "ocpi-to-country-code"),
+    ("ocpi-from-party-id", "ocpi-to-party-id"),
+    ("ocpi-to-country-code", "ocpi-from-country-code"),
+    ("ocpi-to-party-id", "ocpi-from-party-id"),
+];
 
 /// Writes the inbox row of a request refused before ingest.
 async fn record(
@@ -633,6 +675,7 @@ async fn record(
         message: err.to_string(),
         warnings: Vec::new(),
         body: body.filter(|_| err.keeps_body()),
+        replay_of: None,
     };
     let written = async {
         let write = receiver.store.begin_write().await?;

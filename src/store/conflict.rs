@@ -12,7 +12,11 @@ use super::StoreError;
 /// succeed when run again: serialization_failure, deadlock_detected, and
 /// unique_violation (two replicas creating the same object at once; the
 /// second attempt finds the row the winner committed).
-const CONFLICTS: [&str; 3] = ["40001", "40P01", "23505"];
+const CONFLICTS: [&str; 3] = ["40001", "40P01", UNIQUE_VIOLATION];
+
+/// The SQLSTATE of a duplicate key: in READ COMMITTED it is raised only once
+/// the other inserter has committed, so the next statement sees its row.
+pub const UNIQUE_VIOLATION: &str = "23505";
 
 /// How many times a write transaction runs at most.
 pub const MAX_ATTEMPTS: u32 = 5;

@@ -1,22 +1,27 @@
 //! The only code that builds database queries: connecting, migrating, reads and writes.
 
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, QuerySelect,
-    SqlxPostgresConnector, SqlxSqliteConnector, TransactionTrait,
+    SqliteTransactionMode, SqlxPostgresConnector, SqlxSqliteConnector, TransactionOptions,
+    TransactionTrait,
 };
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+use group::{GroupCommit, GroupOptions};
+
 pub mod api_keys;
 pub mod backup;
 pub mod cdrs;
 pub mod conflict;
+pub mod group;
 pub mod health;
 pub mod inbox;
 pub mod locations;
@@ -24,6 +29,7 @@ pub mod notifications;
 pub mod outbox;
 pub mod read;
 pub mod sessions;
+pub mod snapshot;
 pub mod tariffs;
 pub mod tokens;
 
@@ -42,6 +48,9 @@ pub enum StoreError {
     /// A stored value could not be decoded.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// The group-commit writer is gone (the process is shutting down).
+    #[error("the database writer has stopped")]
+    WriterStopped,
 }
 
 /// Connection settings the store needs.
@@ -56,6 +65,12 @@ pub struct StoreOptions {
     /// Longest a PostgreSQL statement may run before the server cancels it
     /// (`None`: no limit). SQLite has no equivalent.
     pub statement_timeout: Option<Duration>,
+    /// Most pushes committed in one transaction (1: each push alone).
+    pub batch_max: usize,
+    /// Group-commit writer tasks on PostgreSQL; SQLite always has one.
+    pub writers: usize,
+    /// How long an authenticated push token is remembered (zero: looked up on every push).
+    pub token_cache_ttl: Duration,
 }
 
 impl StoreOptions {
@@ -66,6 +81,9 @@ impl StoreOptions {
             max_connections: 8,
             connect_timeout: Duration::from_secs(10),
             statement_timeout: Some(Duration::from_secs(30)),
+            batch_max: 64,
+            writers: 4,
+            token_cache_ttl: Duration::from_secs(5),
         }
     }
 }
@@ -74,9 +92,16 @@ impl StoreOptions {
 #[derive(Clone)]
 pub struct Store {
     db: DatabaseConnection,
-    /// SQLite allows one writer; ingest transactions take this lock so they
+    /// SQLite allows one writer; write transactions take this lock so they
     /// queue in process instead of failing with SQLITE_BUSY.
     writer: Option<Arc<Mutex<()>>>,
+    /// Statements run through this store, for tests and metrics.
+    statements: Arc<AtomicU64>,
+    /// The group-commit writers that apply pushes (`None` inside the writers
+    /// themselves, so that they stop with the last outside handle).
+    group: Option<GroupCommit>,
+    /// Recently authenticated push tokens.
+    pub(crate) tokens: Arc<tokens::Cache>,
 }
 
 /// A write transaction, holding the SQLite writer lock while it lives.
@@ -87,9 +112,10 @@ pub struct WriteTx {
 }
 
 impl Store {
-    /// Connects (creating a SQLite file when missing) and runs pending migrations.
+    /// Connects (creating a SQLite file when missing), runs pending
+    /// migrations and starts the group-commit writers.
     pub async fn connect(options: &StoreOptions) -> Result<Store, StoreError> {
-        let store = if is_sqlite(&options.url) {
+        let mut store = if is_sqlite(&options.url) {
             Store::connect_sqlite(options).await?
         } else if options.url.starts_with("postgres://") || options.url.starts_with("postgresql://")
         {
@@ -97,8 +123,36 @@ impl Store {
         } else {
             return Err(StoreError::UnsupportedUrl(options.url.clone()));
         };
+        let statements = store.statements.clone();
+        store.db.set_metric_callback(move |_| {
+            statements.fetch_add(1, Ordering::Relaxed);
+        });
         Migrator::up(&store.db, None).await?;
+        let writers = match store.backend() {
+            // One writer at a time is all SQLite allows.
+            DbBackend::Sqlite => 1,
+            _ => options.writers,
+        };
+        let group = GroupOptions {
+            batch_max: options.batch_max,
+            writers,
+        };
+        store.group = Some(GroupCommit::start(store.clone(), group));
         Ok(store)
+    }
+
+    fn new(
+        db: DatabaseConnection,
+        writer: Option<Arc<Mutex<()>>>,
+        options: &StoreOptions,
+    ) -> Store {
+        Store {
+            db,
+            writer,
+            statements: Arc::default(),
+            group: None,
+            tokens: Arc::new(tokens::Cache::new(options.token_cache_ttl)),
+        }
     }
 
     async fn connect_sqlite(options: &StoreOptions) -> Result<Store, StoreError> {
@@ -113,10 +167,8 @@ impl Store {
             .acquire_timeout(options.connect_timeout)
             .connect_with(connect)
             .await?;
-        Ok(Store {
-            db: SqlxSqliteConnector::from_sqlx_sqlite_pool(pool),
-            writer: Some(Arc::new(Mutex::new(()))),
-        })
+        let db = SqlxSqliteConnector::from_sqlx_sqlite_pool(pool);
+        Ok(Store::new(db, Some(Arc::new(Mutex::new(()))), options))
     }
 
     async fn connect_postgres(options: &StoreOptions) -> Result<Store, StoreError> {
@@ -130,10 +182,8 @@ impl Store {
             .acquire_timeout(options.connect_timeout)
             .connect_with(connect)
             .await?;
-        Ok(Store {
-            db: SqlxPostgresConnector::from_sqlx_postgres_pool(pool),
-            writer: None,
-        })
+        let db = SqlxPostgresConnector::from_sqlx_postgres_pool(pool);
+        Ok(Store::new(db, None, options))
     }
 
     /// The connection pool, for reads.
@@ -145,8 +195,11 @@ impl Store {
     /// handle's pool (not its write transactions): tests count a query's
     /// statements with it.
     pub fn on_statement(mut self, callback: impl Fn(&str) + Send + Sync + 'static) -> Store {
-        self.db
-            .set_metric_callback(move |info| callback(&info.statement.sql));
+        let statements = self.statements.clone();
+        self.db.set_metric_callback(move |info| {
+            statements.fetch_add(1, Ordering::Relaxed);
+            callback(&info.statement.sql)
+        });
         self
     }
 
@@ -155,17 +208,40 @@ impl Store {
         self.db.get_database_backend()
     }
 
+    /// How many SQL statements this store (and its clones) has run.
+    pub fn statements_run(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
+    }
+
     /// Starts a write transaction, waiting for the single SQLite writer slot.
+    ///
+    /// On SQLite the transaction is IMMEDIATE: it takes the database's write
+    /// lock at BEGIN, so that another process writing the same file makes it
+    /// wait (busy timeout) rather than fail halfway.
     pub async fn begin_write(&self) -> Result<WriteTx, StoreError> {
         let guard = match &self.writer {
             Some(lock) => Some(lock.clone().lock_owned().await),
             None => None,
         };
-        let txn = self.db.begin().await?;
+        let txn = match self.backend() {
+            DbBackend::Sqlite => {
+                let options = TransactionOptions {
+                    sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                    ..TransactionOptions::default()
+                };
+                self.db.begin_with_options(options).await?
+            }
+            _ => self.db.begin().await?,
+        };
         Ok(WriteTx {
             txn,
             _writer: guard,
         })
+    }
+
+    /// The group-commit writers, through which pushes are applied.
+    pub fn group(&self) -> Result<&GroupCommit, StoreError> {
+        self.group.as_ref().ok_or(StoreError::WriterStopped)
     }
 }
 

@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use entity::notification;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set,
-    TryIntoModel,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    Select, Set, TryIntoModel,
 };
 
 use super::StoreError;
@@ -38,12 +38,31 @@ pub async fn find(
     party_id: &str,
     notification_id: &str,
 ) -> Result<Option<notification::Model>, StoreError> {
-    Ok(notification::Entity::find()
+    let select = select_notification(country_code, party_id, notification_id);
+    Ok(select.one(conn).await?)
+}
+
+/// The notification with this URL id, locked until the transaction ends
+/// (PostgreSQL), so that two replicas replacing it take turns.
+pub async fn find_for_update(
+    conn: &impl ConnectionTrait,
+    country_code: &str,
+    party_id: &str,
+    notification_id: &str,
+) -> Result<Option<notification::Model>, StoreError> {
+    let select = select_notification(country_code, party_id, notification_id);
+    Ok(super::for_update(select, conn).one(conn).await?)
+}
+
+fn select_notification(
+    country_code: &str,
+    party_id: &str,
+    notification_id: &str,
+) -> Select<notification::Entity> {
+    notification::Entity::find()
         .filter(notification::Column::CountryCode.eq(key(country_code)))
         .filter(notification::Column::PartyId.eq(key(party_id)))
         .filter(notification::Column::NotificationIdKey.eq(key(notification_id)))
-        .one(conn)
-        .await?)
 }
 
 /// Inserts a notification, or replaces the stored one (a repeated PUT replaces).

@@ -8,11 +8,16 @@
 //! then commit order. The same statement queues a NOTIFY, which PostgreSQL
 //! delivers to listening replicas at commit (and not at all on rollback).
 
-use entity::outbox;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DbBackend, Set};
+use chrono::{DateTime, Utc};
+use entity::{outbox, outbox_horizon};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
 use serde_json::Value;
 
-use super::StoreError;
+use super::{Store, StoreError};
 use crate::domain::Timestamp;
 
 /// A change event to commit with the data it describes.
@@ -51,8 +56,42 @@ pub async fn insert(conn: &impl ConnectionTrait, event: NewEvent) -> Result<i64,
     if conn.get_database_backend() == DbBackend::Postgres {
         conn.execute_unprepared(ORDER_AND_NOTIFY).await?;
     }
-    let model = outbox::ActiveModel {
-        created_at: Set(Timestamp::now().as_datetime()),
+    Ok(active(event, Timestamp::now()).insert(conn).await?.seq)
+}
+
+/// Rows per INSERT, well under either backend's limit of bound values.
+const ROWS_PER_INSERT: usize = 500;
+
+/// Writes the events of a whole transaction at its end, in order, with as
+/// few statements as possible. Called last before the commit, so that on
+/// PostgreSQL the ordering lock is held for the commit alone.
+pub async fn insert_all(
+    conn: &impl ConnectionTrait,
+    events: Vec<NewEvent>,
+) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    if conn.get_database_backend() == DbBackend::Postgres {
+        conn.execute_unprepared(ORDER_AND_NOTIFY).await?;
+    }
+    let now = Timestamp::now();
+    let mut events = events.into_iter().peekable();
+    while events.peek().is_some() {
+        let chunk = events
+            .by_ref()
+            .take(ROWS_PER_INSERT)
+            .map(|e| active(e, now));
+        outbox::Entity::insert_many(chunk)
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+fn active(event: NewEvent, now: Timestamp) -> outbox::ActiveModel {
+    outbox::ActiveModel {
+        created_at: Set(now.as_datetime()),
         kind: Set(event.kind.to_owned()),
         country_code: Set(Some(event.country_code)),
         party_id: Set(Some(event.party_id)),
@@ -61,8 +100,90 @@ pub async fn insert(conn: &impl ConnectionTrait, event: NewEvent) -> Result<i64,
         session_pk: Set(event.session_pk),
         payload: Set(event.payload.to_string()),
         ..Default::default()
+    }
+}
+
+/// Up to `limit` rows with `after < seq <= upto` of these kinds, in sequence order.
+pub async fn range(
+    db: &impl ConnectionTrait,
+    after: i64,
+    upto: i64,
+    kinds: &[&str],
+    limit: u64,
+) -> Result<Vec<outbox::Model>, StoreError> {
+    let rows = outbox::Entity::find()
+        .filter(outbox::Column::Seq.gt(after))
+        .filter(outbox::Column::Seq.lte(upto))
+        .filter(outbox::Column::Kind.is_in(kinds.iter().copied()))
+        .order_by_asc(outbox::Column::Seq)
+        .limit(limit)
+        .all(db)
+        .await?;
+    Ok(rows)
+}
+
+/// The highest sequence number committed so far (0 while the outbox is empty).
+pub async fn last_seq(db: &impl ConnectionTrait) -> Result<i64, StoreError> {
+    let last: Option<Option<i64>> = outbox::Entity::find()
+        .select_only()
+        .column_as(outbox::Column::Seq.max(), "last")
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(last.flatten().unwrap_or(0))
+}
+
+/// Where the outbox stands: the highest sequence number written, which
+/// survives pruning (an outbox pruned empty still stands where it was).
+pub async fn position(db: &impl ConnectionTrait) -> Result<i64, StoreError> {
+    let (last, pruned) = (last_seq(db).await?, pruned_through(db).await?);
+    Ok(std::cmp::max(last, pruned))
+}
+
+/// Every outbox row up to this sequence number has been pruned; a cursor
+/// below it may have missed events.
+pub async fn pruned_through(db: &impl ConnectionTrait) -> Result<i64, StoreError> {
+    let row = outbox_horizon::Entity::find_by_id(1).one(db).await?;
+    Ok(row.map_or(0, |r| r.pruned_through))
+}
+
+/// Deletes the oldest rows written before `cutoff`, at most `batch` of them,
+/// and moves the horizon past them; returns how many old rows it found (a
+/// full batch means there may be more).
+///
+/// Only a prefix of the sequence is ever deleted (every row up to the highest
+/// one chosen), so "seq <= pruned_through" is exactly what is gone.
+pub async fn prune_batch(
+    store: &Store,
+    cutoff: DateTime<Utc>,
+    batch: u64,
+) -> Result<u64, StoreError> {
+    let oldest: Vec<i64> = outbox::Entity::find()
+        .select_only()
+        .column(outbox::Column::Seq)
+        .filter(outbox::Column::CreatedAt.lt(cutoff))
+        .order_by_asc(outbox::Column::Seq)
+        .limit(batch)
+        .into_tuple()
+        .all(store.db())
+        .await?;
+    let Some(&through) = oldest.last() else {
+        return Ok(0);
     };
-    Ok(model.insert(conn).await?.seq)
+    let write = store.begin_write().await?;
+    outbox::Entity::delete_many()
+        .filter(outbox::Column::Seq.lte(through))
+        .exec(&write.txn)
+        .await?;
+    let horizon = Expr::col(outbox_horizon::Column::PrunedThrough);
+    outbox_horizon::Entity::update_many()
+        .col_expr(outbox_horizon::Column::PrunedThrough, Expr::value(through))
+        .filter(outbox_horizon::Column::Id.eq(1))
+        .filter(horizon.lt(through))
+        .exec(&write.txn)
+        .await?;
+    write.commit().await?;
+    Ok(oldest.len() as u64)
 }
 
 #[cfg(test)]

@@ -166,7 +166,7 @@ pub struct Window {
 }
 
 /// A sort: an optional key expression, then the row id, in one direction.
-struct Sort {
+pub(crate) struct Sort {
     key: Option<SimpleExpr>,
     id: SimpleExpr,
     desc: bool,
@@ -178,6 +178,15 @@ impl Sort {
             key: None,
             id: Expr::col(id),
             desc: false,
+        }
+    }
+
+    /// Newest row first.
+    pub(crate) fn by_id_desc(id: impl ColumnTrait) -> Sort {
+        Sort {
+            key: None,
+            id: Expr::col(id),
+            desc: true,
         }
     }
 
@@ -234,7 +243,7 @@ impl Sort {
     }
 
     /// Bounds, order and limit of one page.
-    fn page<E: EntityTrait>(&self, select: Select<E>, window: &Window) -> Select<E> {
+    pub(crate) fn page<E: EntityTrait>(&self, select: Select<E>, window: &Window) -> Select<E> {
         let order = self.read_order(window);
         let mut select = select.filter(self.bounds(window));
         if let Some(key) = &self.key {

@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use entity::tariff;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set,
-    TryIntoModel,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    Select, Set, TryIntoModel,
 };
 
 use super::StoreError;
@@ -32,12 +32,27 @@ pub async fn find(
     party_id: &str,
     ocpi_id: &str,
 ) -> Result<Option<tariff::Model>, StoreError> {
-    Ok(tariff::Entity::find()
+    let select = select_tariff(country_code, party_id, ocpi_id);
+    Ok(select.one(conn).await?)
+}
+
+/// The tariff with these keys, locked until the transaction ends (PostgreSQL),
+/// so that two replicas applying updates of one tariff take turns.
+pub async fn find_for_update(
+    conn: &impl ConnectionTrait,
+    country_code: &str,
+    party_id: &str,
+    ocpi_id: &str,
+) -> Result<Option<tariff::Model>, StoreError> {
+    let select = select_tariff(country_code, party_id, ocpi_id);
+    Ok(super::for_update(select, conn).one(conn).await?)
+}
+
+fn select_tariff(country_code: &str, party_id: &str, ocpi_id: &str) -> Select<tariff::Entity> {
+    tariff::Entity::find()
         .filter(tariff::Column::CountryCodeKey.eq(key(country_code)))
         .filter(tariff::Column::PartyIdKey.eq(key(party_id)))
         .filter(tariff::Column::OcpiIdKey.eq(key(ocpi_id)))
-        .one(conn)
-        .await?)
 }
 
 /// Inserts a tariff, or replaces the stored one (clearing a soft delete).

@@ -1,5 +1,8 @@
 //! Push tokens: created by the CLI, looked up by hash on every push.
 
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
 use chrono::{DateTime, Utc};
 use entity::push_token;
 use sea_orm::{
@@ -100,7 +103,16 @@ pub async fn create(store: &Store, token_hash: &str, token: &NewToken) -> Result
 }
 
 /// What a token hash stands for now.
+///
+/// An active token is remembered for a few seconds
+/// (`StoreOptions::token_cache_ttl`), so that a CPO pushing many updates a
+/// second costs one lookup per token and period; `revoke` and `rotate` drop
+/// what this process remembers (another process or replica may keep a
+/// revoked token working for up to the cache time).
 pub async fn lookup(store: &Store, token_hash: &str) -> Result<Lookup, StoreError> {
+    if let Some(caller) = store.tokens.get(token_hash) {
+        return Ok(Lookup::Active(caller));
+    }
     let row = push_token::Entity::find()
         .filter(push_token::Column::TokenHash.eq(token_hash))
         .one(store.db())
@@ -114,7 +126,30 @@ pub async fn lookup(store: &Store, token_hash: &str) -> Result<Lookup, StoreErro
     if let Some(at) = row.expires_at.filter(|at| *at <= Utc::now()) {
         return Ok(Lookup::Expired(at));
     }
-    Ok(Lookup::Active(Caller {
+    let caller = Caller {
+        token_pk: row.id,
+        parties: parties_of(&row)?,
+        strict: row.strict,
+    };
+    store.tokens.put(token_hash, &caller, row.expires_at);
+    Ok(Lookup::Active(caller))
+}
+
+/// Forgets every remembered token, so that the next push of each is looked up again.
+pub fn forget_cached(store: &Store) {
+    store.tokens.clear();
+}
+
+/// The caller a token row stood for, whether or not it is still active:
+/// `chargegraph replay` re-applies a push as the token that sent it.
+pub async fn caller_by_pk(store: &Store, token_pk: i64) -> Result<Option<Caller>, StoreError> {
+    let Some(row) = push_token::Entity::find_by_id(token_pk)
+        .one(store.db())
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(Caller {
         token_pk: row.id,
         parties: parties_of(&row)?,
         strict: row.strict,
@@ -156,6 +191,7 @@ pub async fn revoke(store: &Store, id: i64) -> Result<bool, StoreError> {
         row.update(&write.txn).await?;
     }
     write.commit().await?;
+    forget_cached(store);
     Ok(true)
 }
 
@@ -198,6 +234,7 @@ pub async fn rotate(
     old.replaced_by = Set(Some(new_id));
     old.update(&write.txn).await?;
     write.commit().await?;
+    forget_cached(store);
     Ok(Some(new_id))
 }
 
@@ -271,6 +308,63 @@ impl UsageThrottle {
                 last.insert(id, now);
                 true
             }
+        }
+    }
+}
+
+/// Active tokens seen recently, by hash. Unknown tokens are never kept, so a
+/// new token works at once and guessing fills nothing.
+pub(crate) struct Cache {
+    ttl: Duration,
+    entries: std::sync::Mutex<HashMap<String, Cached>>,
+}
+
+struct Cached {
+    caller: Caller,
+    fetched: Instant,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+/// Tokens remembered at most; the cache starts over when it is full.
+const CACHE_ENTRIES: usize = 4096;
+
+impl Cache {
+    pub(crate) fn new(ttl: Duration) -> Cache {
+        Cache {
+            ttl,
+            entries: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn get(&self, token_hash: &str) -> Option<Caller> {
+        let entries = self.entries.lock().ok()?;
+        let cached = entries.get(token_hash)?;
+        let fresh = cached.fetched.elapsed() < self.ttl;
+        let unexpired = cached.expires_at.is_none_or(|at| at > Utc::now());
+        (fresh && unexpired).then(|| cached.caller.clone())
+    }
+
+    fn put(&self, token_hash: &str, caller: &Caller, expires_at: Option<DateTime<Utc>>) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let Ok(mut entries) = self.entries.lock() else {
+            return;
+        };
+        if entries.len() >= CACHE_ENTRIES {
+            entries.clear();
+        }
+        let cached = Cached {
+            caller: caller.clone(),
+            fetched: Instant::now(),
+            expires_at,
+        };
+        entries.insert(token_hash.to_owned(), cached);
+    }
+
+    fn clear(&self) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.clear();
         }
     }
 }

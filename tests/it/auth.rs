@@ -232,7 +232,7 @@ async fn rs256_jwts_verify_with_a_public_key_pem_or_a_jwks_file() {
 }
 
 const STATUS_SUBSCRIPTION: &str =
-    "subscription { evseStatusChanged { countryCode partyId status } }";
+    "subscription { evseStatusChanged { ... on EvseStatusChange { countryCode partyId status } } }";
 
 #[tokio::test]
 async fn subscriptions_need_valid_credentials_and_see_only_their_parties() {
@@ -264,7 +264,9 @@ async fn subscriptions_need_valid_credentials_and_see_only_their_parties() {
         )
         .await;
         match refused {
-            Err(Refused::Closed(4403, text)) => assert!(text.starts_with(reason), "{text}"),
+            Err(Refused::Closed(4403, text)) => {
+                assert!(text.starts_with(&format!("Forbidden: {reason}")), "{text}")
+            }
             other => panic!(
                 "{payload}: expected a 4403 close, got {:?}",
                 other.map(|_| ())

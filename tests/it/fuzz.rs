@@ -58,6 +58,11 @@ const TARGETS: &[(&str, &str, &str)] = &[
         "/ocpi/2.2.1/locations/BE/BEC/LOC1",
     ),
     (
+        "2.2.1/location_patch_example_remove_evse.json",
+        "PATCH",
+        "/ocpi/2.2.1/locations/BE/BEC/LOC1/3257",
+    ),
+    (
         "2.2.1/location_patch_example_tariff.json",
         "PATCH",
         "/ocpi/2.2.1/locations/BE/BEC/LOC1/3256/1",
@@ -71,6 +76,11 @@ const TARGETS: &[(&str, &str, &str)] = &[
         "2.2.1/session_example_2_short_finished.json",
         "PUT",
         "/ocpi/2.2.1/sessions/BE/BEC/101",
+    ),
+    (
+        "2.2.1/session_patch_example_total_cost.json",
+        "PATCH",
+        "/ocpi/2.2.1/sessions/NL/STK/101",
     ),
     (
         "2.2.1/session_patch_example_charging_period.json",
@@ -105,6 +115,16 @@ const TARGETS: &[(&str, &str, &str)] = &[
     ),
     (
         "greenflux/push_session_patch_full_15min.json",
+        "PATCH",
+        "/ocpi/2.1.1/sessions/NL/GFX/S1",
+    ),
+    (
+        "greenflux/push_session_patch_compact.json",
+        "PATCH",
+        "/ocpi/2.1.1/sessions/NL/GFX/S1",
+    ),
+    (
+        "greenflux/push_session_patch_completed.json",
         "PATCH",
         "/ocpi/2.1.1/sessions/NL/GFX/S1",
     ),

@@ -245,7 +245,11 @@ impl TestApp {
             addr,
             token,
             state,
-            client: reqwest::Client::new(),
+            // Redirects are answers too: a test must see one, never follow it.
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("HTTP client"),
             db,
         }
     }
@@ -360,9 +364,76 @@ impl TestApp {
         response.json().await.expect("graphql answer is JSON")
     }
 
-    /// Opens a graphql-transport-ws subscription.
+    /// Opens a graphql-transport-ws subscription and waits until the server
+    /// has registered it, so that every later push reaches it.
     pub async fn subscribe(&self, query: &str, variables: Value) -> Subscription {
-        subscribe_at(self.addr, query, variables).await
+        self.subscribe_with(Protocol::TransportWs, query, variables)
+            .await
+    }
+
+    /// Opens a subscription over either protocol and waits until it is registered.
+    pub async fn subscribe_with(
+        &self,
+        protocol: Protocol,
+        query: &str,
+        variables: Value,
+    ) -> Subscription {
+        self.subscribe_buffered(protocol, None, query, variables)
+            .await
+    }
+
+    /// Opens a subscription whose socket has a fixed receive buffer.
+    pub async fn subscribe_buffered(
+        &self,
+        protocol: Protocol,
+        receive_buffer: Option<u32>,
+        query: &str,
+        variables: Value,
+    ) -> Subscription {
+        // What was committed before this call is not news to the subscriber.
+        self.wait_for_reader().await;
+        let before = self.state.events.subscriber_count();
+        let mut subscription =
+            Subscription::connect_with(self.addr, protocol, receive_buffer).await;
+        subscription.init().await;
+        subscription.start("1", query, variables).await;
+        self.wait_for_subscribers(before + 1).await;
+        subscription
+    }
+
+    /// Waits (up to 10 s) until the outbox reader has published every committed row.
+    pub async fn wait_for_reader(&self) {
+        let rows = self
+            .sqlite_column("SELECT CAST(COALESCE(MAX(seq), 0) AS TEXT) FROM outbox")
+            .await;
+        let last: i64 = rows[0].parse().unwrap();
+        let events = &self.state.events;
+        let caught_up = async {
+            while events.position() < last {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), caught_up)
+            .await
+            .expect("the outbox reader catches up within 10 s");
+    }
+
+    /// Waits (up to 10 s) until exactly `n` subscriptions are registered.
+    pub async fn wait_for_subscribers(&self, n: usize) {
+        let events = &self.state.events;
+        let registered = async {
+            while events.subscriber_count() != n {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), registered)
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "{} subscriptions registered, not {n}",
+                    events.subscriber_count()
+                )
+            });
     }
 
     /// Whether this app runs on PostgreSQL.
@@ -524,72 +595,144 @@ pub async fn subscribe_with(
         "payload": {"query": query, "variables": variables},
     });
     send_json(&mut ws, subscribe).await;
-    Ok(Subscription { ws })
-}
-
-impl Subscription {
-    /// Waits for the server to close the socket; its close code.
-    pub async fn closed(&mut self, timeout: Duration) -> Option<u16> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            match tokio::time::timeout_at(deadline, self.ws.next())
-                .await
-                .ok()?
-            {
-                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
-                Some(Ok(_)) => continue,
-                _ => return None,
-            }
-        }
-    }
+    Ok(Subscription {
+        ws,
+        protocol: Protocol::TransportWs,
+    })
 }
 
 /// Opens a graphql-transport-ws subscription on the server at `addr`.
 pub async fn subscribe_at(addr: SocketAddr, query: &str, variables: Value) -> Subscription {
-    let mut request = format!("ws://{addr}/graphql")
-        .into_client_request()
-        .unwrap();
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().unwrap(),
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("ws connects");
-    send_json(&mut ws, json!({"type": "connection_init", "payload": {}})).await;
-    let ack = next_json(&mut ws).await;
-    assert_eq!(ack["type"], "connection_ack", "unexpected {ack}");
-    let subscribe = json!({
-        "id": "1",
-        "type": "subscribe",
-        "payload": {"query": query, "variables": variables},
-    });
-    send_json(&mut ws, subscribe).await;
-    Subscription { ws }
+    let mut subscription = Subscription::connect(addr, Protocol::TransportWs).await;
+    subscription.init().await;
+    subscription.start("1", query, variables).await;
+    subscription
 }
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// An open subscription.
+/// The two GraphQL-over-WebSocket protocols.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// graphql-transport-ws (the `graphql-ws` library).
+    TransportWs,
+    /// graphql-ws of subscriptions-transport-ws.
+    Legacy,
+}
+
+/// An open GraphQL WebSocket connection with its subscriptions.
 pub struct Subscription {
     ws: Ws,
+    protocol: Protocol,
 }
 
 impl Subscription {
-    /// The next `next` payload's data, within the timeout.
-    pub async fn next_data(&mut self, timeout: Duration) -> Option<Value> {
+    /// Opens the socket, offering one protocol; no message sent yet.
+    pub async fn connect(addr: SocketAddr, protocol: Protocol) -> Subscription {
+        Subscription::connect_with(addr, protocol, None).await
+    }
+
+    /// Opens the socket with a fixed receive buffer (no kernel autotuning),
+    /// so that a client that does not read soon pushes back on the server.
+    pub async fn connect_with(
+        addr: SocketAddr,
+        protocol: Protocol,
+        receive_buffer: Option<u32>,
+    ) -> Subscription {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        if let Some(size) = receive_buffer {
+            socket.set_recv_buffer_size(size).unwrap();
+        }
+        let stream = socket.connect(addr).await.expect("tcp connects");
+        let mut request = format!("ws://{addr}/graphql")
+            .into_client_request()
+            .unwrap();
+        let name = match protocol {
+            Protocol::TransportWs => "graphql-transport-ws",
+            Protocol::Legacy => "graphql-ws",
+        };
+        request
+            .headers_mut()
+            .insert("Sec-WebSocket-Protocol", name.parse().unwrap());
+        let stream = MaybeTlsStream::Plain(stream);
+        let (ws, _) = tokio_tungstenite::client_async(request, stream)
+            .await
+            .expect("ws connects");
+        Subscription { ws, protocol }
+    }
+
+    /// Sends `connection_init` and expects the ack.
+    pub async fn init(&mut self) {
+        self.send(json!({"type": "connection_init", "payload": {}}))
+            .await;
+        let ack = self
+            .next_message(Duration::from_secs(10))
+            .await
+            .expect("an answer to connection_init");
+        assert_eq!(ack["type"], "connection_ack", "unexpected {ack}");
+    }
+
+    /// Starts an operation under this id.
+    pub async fn start(&mut self, id: &str, query: &str, variables: Value) {
+        let kind = match self.protocol {
+            Protocol::TransportWs => "subscribe",
+            Protocol::Legacy => "start",
+        };
+        let payload = json!({"query": query, "variables": variables});
+        self.send(json!({"id": id, "type": kind, "payload": payload}))
+            .await;
+    }
+
+    /// Sends a message.
+    pub async fn send(&mut self, value: Value) {
+        send_json(&mut self.ws, value).await;
+    }
+
+    /// The next message other than a ping (which is answered) or a
+    /// keep-alive, within the timeout; `None` on timeout. Panics when the
+    /// socket closes.
+    pub async fn next_message(&mut self, timeout: Duration) -> Option<Value> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let message = tokio::time::timeout_at(deadline, next_json(&mut self.ws))
                 .await
                 .ok()?;
             match message["type"].as_str() {
-                Some("next") => return Some(message["payload"]["data"].clone()),
                 Some("ping") => send_json(&mut self.ws, json!({"type": "pong"})).await,
+                Some("ka") => {}
+                _ => return Some(message),
+            }
+        }
+    }
+
+    /// The next data payload (`next`, or `data` in the legacy protocol), within the timeout.
+    pub async fn next_data(&mut self, timeout: Duration) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let message = self.next_message(left).await?;
+            match message["type"].as_str() {
+                Some("next") | Some("data") => return Some(message["payload"]["data"].clone()),
                 Some("error") => panic!("subscription error: {message}"),
                 _ => {}
             }
         }
+    }
+
+    /// The close frame's code and reason, skipping other messages, within the timeout.
+    pub async fn closed(&mut self, timeout: Duration) -> Option<(u16, String)> {
+        let wait = async {
+            loop {
+                match self.ws.next().await {
+                    Some(Ok(Message::Close(frame))) => {
+                        return frame.map(|f| (u16::from(f.code), f.reason.to_string()))
+                    }
+                    Some(Ok(_)) => continue,
+                    _ => return None,
+                }
+            }
+        };
+        tokio::time::timeout(timeout, wait).await.ok().flatten()
     }
 }
 

@@ -3,9 +3,11 @@
 
 mod auth;
 mod cli;
+mod examples;
 mod fuzz;
 mod graphql_http;
 mod harness;
+mod inbox;
 mod merge_order;
 mod ops;
 mod policies;
@@ -13,5 +15,7 @@ mod read_api;
 mod readme;
 mod receiver;
 mod replicas;
+mod schema;
 mod shutdown;
 mod spine;
+mod subscriptions;

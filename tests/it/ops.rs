@@ -86,7 +86,7 @@ async fn metrics_count_a_known_workload_exactly() {
     assert_eq!(app.put_location(LOCATION, &body).await.status, 201);
     let mut subscription = app
         .subscribe(
-            "subscription { evseStatusChanged(filter: {statuses: [CHARGING]}) { status } }",
+            "subscription { evseStatusChanged(filter: {statuses: [CHARGING]}) { ... on EvseStatusChange { status } } }",
             json!({}),
         )
         .await;

@@ -485,6 +485,20 @@ async fn unsupported_method_is_405_with_allow() {
         .await;
     assert_answer(&answer, 405, 2000);
     assert_eq!(answer.headers["allow"], "GET, PUT, DELETE");
+    // Locations are never deleted (an EVSE goes REMOVED) nor POSTed.
+    for method in ["DELETE", "POST"] {
+        let url = format!("/ocpi/2.2.1/locations/NL/GFX/{GF_LOCATION}/BE-BEC-E041503001");
+        let answer = app.ocpi(method, &url, None).await;
+        assert_answer(&answer, 405, 2000);
+        assert_eq!(answer.headers["allow"], "GET, PUT, PATCH");
+    }
+    let answer = app
+        .ocpi("POST", "/ocpi/2.1.1/sessions/NL/GFX/S1", Some("{}"))
+        .await;
+    assert_answer(&answer, 405, 2000);
+    let answer = app.ocpi("PUT", "/ocpi/versions", Some("{}")).await;
+    assert_answer(&answer, 405, 2000);
+    assert_eq!(answer.headers["allow"], "GET");
 }
 
 #[tokio::test]
@@ -500,6 +514,49 @@ async fn unknown_paths_are_404_envelopes() {
         assert_answer(&answer, 404, 2000);
         assert_eq!(answer.headers["content-type"], "application/json", "{path}");
     }
+}
+
+#[tokio::test]
+async fn a_segment_that_is_not_utf8_is_a_404_envelope() {
+    let app = TestApp::spawn().await;
+    let answer = app
+        .ocpi(
+            "PATCH",
+            "/ocpi/2.1.1/locations/NL/GFX/L1/%FF%FE",
+            Some("{}"),
+        )
+        .await;
+    assert_answer(&answer, 404, 2000);
+    assert!(
+        answer.message().contains("not UTF-8"),
+        "{}",
+        answer.message()
+    );
+}
+
+#[tokio::test]
+async fn a_body_that_breaks_off_is_a_400_envelope_and_the_next_request_is_served() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn().await;
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    // A chunk size that is not hexadecimal: the body cannot be read.
+    let request = format!(
+        "PUT /ocpi/2.1.1/locations/NL/GFX/{GF_LOCATION} HTTP/1.1\r\nHost: {}\r\n\
+         Authorization: Token {}\r\nTransfer-Encoding: chunked\r\n\
+         Connection: close\r\n\r\nzz\r\n{{}}\r\n0\r\n\r\n",
+        app.addr, app.token
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains(r#""status_code":2000"#), "{answer}");
+    assert!(
+        answer.contains("content-type: application/json"),
+        "{answer}"
+    );
+    put_gf_location(&app).await;
 }
 
 /// A PUT with a chunked body (no Content-Length), answered as raw HTTP text.
@@ -531,7 +588,12 @@ async fn trailing_and_doubled_slashes_route_the_same() {
     let app = TestApp::spawn().await;
     let body = fixture("greenflux/push_location_put.json");
     let path = format!("/ocpi//2.1.1/locations/NL//GFX/{GF_LOCATION}/");
-    assert_answer(&app.ocpi("PUT", &path, Some(&body)).await, 201, 1000);
+    // The client follows no redirect, so a 3xx would fail here.
+    let answer = app.ocpi("PUT", &path, Some(&body)).await;
+    assert_answer(&answer, 201, 1000);
+    assert!(!answer.headers.contains_key("location"));
+    let versions = app.ocpi("GET", "//ocpi//versions/", None).await;
+    assert_answer(&versions, 200, 1000);
     let stored = get(
         &app,
         &format!("/ocpi/2.1.1/locations/NL/GFX/{GF_LOCATION}//"),
@@ -548,6 +610,11 @@ async fn a_37_character_location_id_is_kept_whole() {
     assert_eq!(sql(&app, "SELECT ocpi_id FROM location").await, GF_LOCATION);
     let stored = get(&app, &format!("/ocpi/2.1.1/locations/NL/GFX/{GF_LOCATION}")).await;
     assert_eq!(stored["id"], GF_LOCATION);
+    let warnings = sql(&app, "SELECT warnings FROM inbox").await;
+    assert!(
+        warnings.contains("$.id: 37 characters"),
+        "accepted whole and flagged: {warnings}"
+    );
 }
 
 #[tokio::test]
@@ -562,6 +629,7 @@ async fn evse_uids_with_star_slash_and_plus_are_decoded_once() {
             {"uid": "A/B", "status": "AVAILABLE", "connectors": []},
             {"uid": "C+D", "status": "AVAILABLE", "connectors": []},
             {"uid": "A%2FB", "status": "AVAILABLE", "connectors": []},
+            {"uid": "E 1", "status": "AVAILABLE", "connectors": []},
         ],
     });
     assert_answer(
@@ -576,6 +644,7 @@ async fn evse_uids_with_star_slash_and_plus_are_decoded_once() {
         ("C%2BD", "C+D"),
         ("C+D", "C+D"),
         ("A%252FB", "A%2FB"),
+        ("E%201", "E 1"),
     ] {
         let answer = app.patch_evse("LOC1", segment, status).await;
         assert_answer(&answer, 200, 1000);
@@ -615,27 +684,64 @@ async fn lower_case_country_and_party_in_the_url_are_the_same_party() {
     );
 }
 
-#[tokio::test]
-async fn routing_headers_are_echoed_swapped() {
-    let app = TestApp::spawn().await;
-    let response = app
-        .client
-        .get(app.url("/ocpi/2.2.1"))
+/// A request with the 2.2.1 routing headers, as a peer names us (TO) and itself (FROM).
+fn routed(app: &TestApp, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+    app.client
+        .request(method, app.url(path))
         .header("Authorization", format!("Token {}", app.token))
         .header("OCPI-from-country-code", "NL")
         .header("OCPI-from-party-id", "GFX")
         .header("OCPI-to-country-code", "DE")
         .header("OCPI-to-party-id", "CGR")
         .header("X-Correlation-ID", "corr-1")
+}
+
+#[tokio::test]
+async fn routing_headers_are_echoed_swapped_on_module_urls_only() {
+    let app = TestApp::spawn().await;
+    let body = fixture("greenflux/push_location_put.json");
+    let path = format!("/ocpi/2.2.1/locations/NL/GFX/{GF_LOCATION}");
+    let put = routed(&app, reqwest::Method::PUT, &path)
+        .body(body)
         .send()
         .await
         .unwrap();
-    let headers = response.headers();
-    assert_eq!(headers["ocpi-from-country-code"], "DE");
-    assert_eq!(headers["ocpi-from-party-id"], "CGR");
-    assert_eq!(headers["ocpi-to-country-code"], "NL");
-    assert_eq!(headers["ocpi-to-party-id"], "GFX");
-    assert_eq!(headers["x-correlation-id"], "corr-1");
+    assert_eq!(put.status().as_u16(), 201);
+    // An error answer under a module carries them too (IZIVIA ocpi-toolkit #120).
+    let unknown = routed(&app, reqwest::Method::PATCH, &format!("{path}/NOPE"))
+        .body(r#"{"status": "CHARGING"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status().as_u16(), 404);
+    for response in [&put, &unknown] {
+        let headers = response.headers();
+        assert_eq!(headers["ocpi-from-country-code"], "DE");
+        assert_eq!(headers["ocpi-from-party-id"], "CGR");
+        assert_eq!(headers["ocpi-to-country-code"], "NL");
+        assert_eq!(headers["ocpi-to-party-id"], "GFX");
+        assert_eq!(headers["x-correlation-id"], "corr-1");
+    }
+
+    // Versions and version details are not functional modules (OCPI 2.2.1
+    // transport_and_format, routing headers).
+    for path in ["/ocpi/versions", "/ocpi/2.2.1"] {
+        let response = routed(&app, reqwest::Method::GET, path)
+            .send()
+            .await
+            .unwrap();
+        let headers = response.headers();
+        assert_eq!(response.status().as_u16(), 200, "{path}");
+        assert!(
+            !headers.contains_key("ocpi-from-party-id"),
+            "{path}: {headers:?}"
+        );
+        assert!(
+            !headers.contains_key("ocpi-to-party-id"),
+            "{path}: {headers:?}"
+        );
+        assert_eq!(headers["x-correlation-id"], "corr-1");
+    }
 }
 
 #[tokio::test]
@@ -722,6 +828,102 @@ async fn evse_put_and_patch_bump_the_location() {
     assert_eq!(stored["last_updated"], "2021-07-02T00:00:00Z");
     assert_eq!(stored["evses"][1]["status"], "BLOCKED");
     assert_eq!(stored["evses"][1]["connectors"][0]["standard"], "CHADEMO");
+}
+
+#[tokio::test]
+async fn connector_put_creates_it_and_bumps_evse_and_location() {
+    let app = TestApp::spawn().await;
+    put_gf_location(&app).await;
+    let base = format!("/ocpi/2.1.1/locations/NL/GFX/{GF_LOCATION}");
+    let connector = json!({"id": "2", "standard": "CHADEMO", "format": "CABLE",
+                           "power_type": "DC", "voltage": 500, "amperage": 125,
+                           "last_updated": "2021-07-03T00:00:00Z"});
+    let url = format!("{base}/BE-BEC-E041503001/2");
+    let answer = app.ocpi("PUT", &url, Some(&connector.to_string())).await;
+    assert_answer(&answer, 201, 1000);
+    assert_eq!(answer.message(), "connector created");
+    assert_eq!(get(&app, &url).await, connector);
+    let stored = get(&app, &base).await;
+    assert_eq!(stored["last_updated"], "2021-07-03T00:00:00Z");
+    assert_eq!(stored["evses"][0]["last_updated"], "2021-07-03T00:00:00Z");
+    let ids: Vec<&str> = stored["evses"][0]["connectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["1", "2"]);
+
+    let under_unknown = format!("{base}/NO-SUCH-EVSE/2");
+    let answer = app
+        .ocpi("PUT", &under_unknown, Some(&connector.to_string()))
+        .await;
+    assert_answer(&answer, 404, 2003);
+    assert_eq!(
+        sql(&app, "SELECT CAST(COUNT(*) AS TEXT) FROM connector").await,
+        "2",
+        "nothing invented"
+    );
+}
+
+#[tokio::test]
+async fn location_put_that_changes_only_an_evse_is_an_update() {
+    let app = TestApp::spawn().await;
+    put_gf_location(&app).await;
+    let mut body: Value =
+        serde_json::from_str(&fixture("greenflux/push_location_put.json")).unwrap();
+    body["evses"][0]["status"] = json!("OUTOFORDER");
+    body["evses"][0]["last_updated"] = json!("2021-06-08T00:00:00Z");
+    let answer = app.put_location(GF_LOCATION, &body.to_string()).await;
+    assert_answer(&answer, 200, 1000);
+    assert_eq!(answer.message(), "location updated");
+    assert_eq!(sql(&app, "SELECT status FROM evse").await, "OUTOFORDER");
+    let outcomes = app
+        .sqlite_column("SELECT outcome FROM inbox ORDER BY id")
+        .await;
+    assert_eq!(outcomes, ["created", "updated"]);
+    let kinds = app
+        .sqlite_column("SELECT kind FROM outbox ORDER BY seq")
+        .await;
+    assert_eq!(
+        kinds,
+        [
+            "EVSE_STATUS_CHANGED",
+            "LOCATION_CHANGED",
+            "EVSE_STATUS_CHANGED",
+            "LOCATION_CHANGED"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn location_patch_with_evses_patches_each_listed_evse() {
+    let mut app = TestApp::spawn().await;
+    app.token = app.add_token(&["BE/BEC"], false).await;
+    let base = "/ocpi/2.2.1/locations/BE/BEC/LOC1";
+    let location = fixture("2.2.1/location_example.json");
+    assert_answer(&app.ocpi("PUT", base, Some(&location)).await, 201, 1000);
+    let patch = json!({"last_updated": "2019-06-24T12:39:09Z",
+                       "evses": [{"uid": "3256", "status": "CHARGING",
+                                  "last_updated": "2019-06-24T12:39:09Z"}]});
+    let answer = app.ocpi("PATCH", base, Some(&patch.to_string())).await;
+    assert_answer(&answer, 200, 1000);
+    let stored = get(&app, base).await;
+    assert_eq!(stored["evses"][0]["status"], "CHARGING");
+    assert_eq!(
+        stored["evses"][0]["connectors"].as_array().unwrap().len(),
+        2
+    );
+    assert_eq!(
+        stored["evses"][1]["status"], "RESERVED",
+        "an unlisted EVSE is left alone"
+    );
+    assert_eq!(stored["name"], "Gent Zuid");
+    let warnings = sql(&app, "SELECT warnings FROM inbox ORDER BY id DESC LIMIT 1").await;
+    assert!(
+        warnings.contains("$.evses: a Location PATCH with evses"),
+        "{warnings}"
+    );
 }
 
 #[tokio::test]
@@ -1199,6 +1401,144 @@ async fn embedded_location_names_the_evse_only_when_unambiguous_and_never_overwr
 }
 
 #[tokio::test]
+async fn snapshots_with_swapped_coordinates_are_flagged_and_kept_as_sent() {
+    let mut app = TestApp::spawn().await;
+    app.token = app.add_token(&["NL/GFX", "BE/BEC"], false).await;
+    let url = "/ocpi/2.1.1/locations/NL/GFX/LOC1";
+    let location = fixture("2.1.1/location_example.json");
+    assert_answer(&app.ocpi("PUT", url, Some(&location)).await, 201, 1000);
+    let session = fixture("2.1.1/session_example_1_simple_start.json");
+    let session_url = "/ocpi/2.1.1/sessions/NL/GFX/101";
+    assert_answer(
+        &app.ocpi("PUT", session_url, Some(&session)).await,
+        201,
+        1000,
+    );
+    assert_answer(
+        &app.post_cdr(&fixture("2.1.1/cdr_example.json")).await,
+        201,
+        1000,
+    );
+    let location = fixture("2.2.1/location_example.json");
+    let url_221 = "/ocpi/2.2.1/locations/BE/BEC/LOC1";
+    assert_answer(&app.ocpi("PUT", url_221, Some(&location)).await, 201, 1000);
+    let cdr = fixture("2.2.1/cdr_example.json");
+    assert_answer(
+        &app.ocpi("POST", "/ocpi/2.2.1/cdrs", Some(&cdr)).await,
+        201,
+        1000,
+    );
+
+    let warnings = app
+        .sqlite_column("SELECT warnings FROM inbox ORDER BY id")
+        .await;
+    let flagged = |w: &str, key: &str| {
+        w.contains(&format!(
+            "$.{key}.coordinates: latitude and longitude look swapped; \
+             location \\\"LOC1\\\" has them the other way round"
+        ))
+    };
+    assert!(!flagged(&warnings[0], "location"), "{}", warnings[0]);
+    assert!(
+        flagged(&warnings[1], "location"),
+        "session: {}",
+        warnings[1]
+    );
+    assert!(
+        flagged(&warnings[2], "location"),
+        "2.1.1 CDR: {}",
+        warnings[2]
+    );
+    assert!(
+        flagged(&warnings[4], "cdr_location"),
+        "2.2.1 CDR: {}",
+        warnings[4]
+    );
+
+    // The snapshot is stored as sent and the master location keeps its own.
+    let stored = get(&app, session_url).await;
+    assert_eq!(stored["location"]["coordinates"]["latitude"], "3.72994");
+    let master = get(&app, url).await;
+    assert_eq!(master["coordinates"]["latitude"], "51.04759");
+    assert_eq!(master["evses"][0]["status"], "AVAILABLE");
+    assert_eq!(master["last_updated"], "2015-06-29T20:39:09Z");
+}
+
+#[tokio::test]
+async fn either_version_base_reads_both_field_spellings() {
+    let mut app = TestApp::spawn().await;
+    app.token = app.add_token(&["NL/STK", "NL/GFX"], false).await;
+    let session = fixture("2.2.1/session_example_1_simple_start.json");
+    let url = "/ocpi/2.1.1/sessions/NL/STK/101";
+    assert_answer(&app.ocpi("PUT", url, Some(&session)).await, 201, 1000);
+    let gf = fixture("greenflux/push_session_put.json");
+    let url = format!("/ocpi/2.2.1/sessions/NL/GFX/{GF_SESSION}");
+    assert_answer(&app.ocpi("PUT", &url, Some(&gf)).await, 201, 1000);
+    let columns = "SELECT ocpi_id || '|' || CAST(start_date_time AS TEXT) || '|' || \
+                   COALESCE(location_id, '-') || '|' || COALESCE(token_uid, '-') \
+                   FROM session ORDER BY id";
+    let rows: Vec<String> = app
+        .sqlite_column(columns)
+        .await
+        .into_iter()
+        .map(|r| r.replace(' ', "T"))
+        .collect();
+    assert!(
+        rows[0].starts_with("101|2020-03-09T10:17:09") && rows[0].ends_with("|LOC1|123abc"),
+        "2.2.1 shape under the 2.1.1 base: {}",
+        rows[0]
+    );
+    assert!(
+        rows[1].starts_with(&format!("{GF_SESSION}|2021-05-09T09:38:39"))
+            && rows[1].ends_with(&format!("|{GF_LOCATION}|NL*GFX*0dd6AE*6")),
+        "2.1.1 shape under the 2.2.1 base: {}",
+        rows[1]
+    );
+}
+
+#[tokio::test]
+async fn every_problem_of_an_invalid_object_is_named_with_its_path() {
+    let app = TestApp::spawn().await;
+    let body = fixture_with(
+        "greenflux/push_session_put.json",
+        json!({"kwh": "abc", "start_datetime": "yesterday", "charging_periods": 5}),
+    );
+    let answer = app.push_session("PUT", GF_SESSION, &body).await;
+    assert_answer(&answer, 200, 2001);
+    for path in ["$.kwh", "$.start_datetime", "$.charging_periods"] {
+        assert!(
+            answer.message().contains(path),
+            "{path}: {}",
+            answer.message()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_kwh_lower_than_stored_is_applied_and_flagged() {
+    let app = TestApp::spawn().await;
+    let put = fixture("greenflux/push_session_put.json");
+    assert_answer(&app.push_session("PUT", GF_SESSION, &put).await, 201, 1000);
+    let up = json!({"kwh": 5.0, "last_updated": "2021-05-09T10:00:00Z"});
+    let down = json!({"kwh": 4.5, "last_updated": "2021-05-09T10:05:00Z"});
+    for patch in [up, down] {
+        let answer = app
+            .push_session("PATCH", GF_SESSION, &patch.to_string())
+            .await;
+        assert_answer(&answer, 200, 1000);
+    }
+    assert_eq!(
+        sql(&app, "SELECT CAST(kwh_micro AS TEXT) FROM session").await,
+        "4500000"
+    );
+    let warnings = sql(&app, "SELECT warnings FROM inbox ORDER BY id DESC LIMIT 1").await;
+    assert!(
+        warnings.contains("$.kwh: lower than the stored kwh"),
+        "{warnings}"
+    );
+}
+
+#[tokio::test]
 async fn body_party_or_id_that_contradicts_the_url_is_2001() {
     let mut app = TestApp::spawn().await;
     app.token = app.add_token(&["BE/BEC", "NL/GFX"], false).await;
@@ -1220,6 +1560,17 @@ async fn body_party_or_id_that_contradicts_the_url_is_2001() {
     let cdr = fixture_with("2.2.1/cdr_example.json", json!({"party_id": "XXX"}));
     let answer = app.ocpi("POST", "/ocpi/2.2.1/cdrs", Some(&cdr)).await;
     assert_answer(&answer, 404, 2001);
+
+    let session = fixture("greenflux/push_session_put.json");
+    let answer = app.push_session("PUT", "OTHER-SESSION", &session).await;
+    assert_answer(&answer, 200, 2001);
+    assert!(answer.message().starts_with("$.id"), "{}", answer.message());
+    put_gf_location(&app).await;
+    let connector = json!({"id": "1", "standard": "CHADEMO"}).to_string();
+    let url = format!("/ocpi/2.1.1/locations/NL/GFX/{GF_LOCATION}/BE-BEC-E041503001/2");
+    let answer = app.ocpi("PUT", &url, Some(&connector)).await;
+    assert_answer(&answer, 200, 2001);
+    assert!(answer.message().starts_with("$.id"), "{}", answer.message());
 }
 
 // ---- tariffs ---------------------------------------------------------------

@@ -71,10 +71,14 @@ async fn missing_or_wrong_token_is_401_and_keeps_no_body() {
         .await;
     assert_eq!((wrong.status, wrong.code()), (401, 2000));
     assert!(wrong.body["timestamp"].as_str().unwrap().ends_with('Z'));
+    let bearer = format!("Bearer {}", app.token);
+    let other_scheme = app.ocpi_as("PUT", &path, Some(&body), Some(&bearer)).await;
+    assert_eq!((other_scheme.status, other_scheme.code()), (401, 2000));
     let rows = inbox_rows(&app).await;
     assert_eq!(
         rows,
         [
+            "unauthorized|401|2000|<none>",
             "unauthorized|401|2000|<none>",
             "unauthorized|401|2000|<none>"
         ]

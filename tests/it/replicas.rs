@@ -60,7 +60,10 @@ async fn concurrent_writers_deliver_every_outbox_event_in_commit_order() {
     const PUSHES: usize = 25;
     let app = TestApp::spawn_with(|c| c.db_max_connections = 16).await;
     app.state.events.ready().await;
-    let mut events = app.state.events.subscribe();
+    let events = app
+        .state
+        .events
+        .subscribe(chargegraph::events::Filter::everything());
     for w in 0..WRITERS {
         let answer = app
             .put_location(
@@ -90,11 +93,12 @@ async fn concurrent_writers_deliver_every_outbox_event_in_commit_order() {
     assert_eq!(stored.len(), WRITERS * (2 + 2 * PUSHES), "outbox rows");
     let mut received = Vec::new();
     while received.len() < stored.len() {
-        let next = tokio::time::timeout(Duration::from_secs(10), events.recv()).await;
-        let event = next
+        let next = tokio::time::timeout(Duration::from_secs(10), events.next()).await;
+        let delivery = next
             .unwrap_or_else(|_| panic!("{} of {} events arrived", received.len(), stored.len()))
             .expect("subscriber kept up");
-        received.push(event.seq);
+        assert_eq!(delivery.skipped, 0, "nothing merged while keeping up");
+        received.push(delivery.event.seq);
     }
     assert!(
         received.windows(2).all(|w| w[0] < w[1]),
@@ -104,6 +108,64 @@ async fn concurrent_writers_deliver_every_outbox_event_in_commit_order() {
     assert_eq!(
         received_set, stored,
         "every committed outbox row arrives once"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_writers_reach_a_websocket_subscriber_in_commit_order() {
+    const WRITERS: usize = 8;
+    const PUSHES: usize = 25;
+    let app = TestApp::spawn_with(|c| c.db_max_connections = 16).await;
+    for w in 0..WRITERS {
+        let id = format!("LOC-{w}");
+        assert_accepted(&app.put_location(&id, &location_body(&id, "E1")).await);
+    }
+    let query =
+        "subscription { evseStatusChanged { kind cursor ... on EvseStatusChange { skipped } } }";
+    let mut subscriber = app.subscribe(query, json!({})).await;
+    let from = *outbox_seqs(&app).await.last().expect("the PUTs' events");
+
+    let writers = (0..WRITERS).map(|w| {
+        let app = &app;
+        async move {
+            for i in 1..=PUSHES {
+                let answer = app
+                    .patch_evse(&format!("LOC-{w}"), "E1", &evse_patch(i))
+                    .await;
+                assert_accepted(&answer);
+            }
+        }
+    });
+    join_all(writers).await;
+
+    let sql = "SELECT CAST(seq AS TEXT) FROM outbox WHERE kind = 'EVSE_STATUS_CHANGED'";
+    let stored: BTreeSet<i64> = app
+        .sqlite_column(sql)
+        .await
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .filter(|seq| *seq > from)
+        .collect();
+    assert_eq!(stored.len(), WRITERS * PUSHES, "one status change per push");
+    let mut received = Vec::new();
+    while received.len() < stored.len() {
+        let data = subscriber.next_data(Duration::from_secs(10)).await;
+        let data = data.unwrap_or_else(|| panic!("{} of {} arrived", received.len(), stored.len()));
+        let change = &data["evseStatusChanged"];
+        assert_eq!(
+            (&change["kind"], &change["skipped"]),
+            (&json!("LIVE"), &json!(0))
+        );
+        received.push(change["cursor"].as_str().unwrap().parse::<i64>().unwrap());
+    }
+    assert!(
+        received.windows(2).all(|w| w[0] < w[1]),
+        "cursors out of commit order: {received:?}"
+    );
+    let received: BTreeSet<i64> = received.into_iter().collect();
+    assert_eq!(
+        received, stored,
+        "every committed status change arrives once"
     );
 }
 
@@ -133,6 +195,9 @@ impl Replica {
             .env("CHARGEGRAPH_DATABASE_URL", app.db.url())
             .env("CHARGEGRAPH_LISTEN", addr.to_string())
             .env("RUST_LOG", "warn")
+            // Only LISTEN/NOTIFY (or a wake in the same process) may deliver
+            // events promptly: the safety-net poll is out of the picture.
+            .env("CHARGEGRAPH_OUTBOX_POLL_MS", "600000")
             .stdout(Stdio::null())
             .kill_on_drop(true)
             .spawn()
@@ -209,53 +274,319 @@ async fn patch_all(app: &TestApp, patches: Vec<(SocketAddr, String, String)>) {
     }
 }
 
+/// EVSEs and sessions updated at once in the contention tests.
+const OBJECTS: usize = 4;
+/// Stamped updates per EVSE and per session.
+const UPDATES: usize = 30;
+
+fn evse_uid(n: usize) -> String {
+    format!("E{n}")
+}
+
+fn session_path(n: usize) -> String {
+    format!("/ocpi/2.1.1/sessions/NL/GFX/S-C{n}")
+}
+
+const CONTENDED: &str = "/ocpi/2.1.1/locations/NL/GFX/LOC-C";
+
+/// A location with `OBJECTS` EVSEs and `OBJECTS` sessions, then every
+/// stamped update of each, in random order, spread over `replicas`, all at
+/// once: many arrive after a newer one and must not overwrite it, and two
+/// writers of one row must take turns rather than both read the old state.
+async fn contend(app: &TestApp, replicas: [SocketAddr; 2]) {
+    let mut location: Value = serde_json::from_str(&location_body("LOC-C", "E0")).unwrap();
+    let template = location["evses"][0].clone();
+    let evses: Vec<Value> = (0..OBJECTS)
+        .map(|n| {
+            let mut evse = template.clone();
+            evse["uid"] = json!(evse_uid(n));
+            evse
+        })
+        .collect();
+    location["evses"] = Value::Array(evses);
+    let put = app
+        .ocpi_at(replicas[0], "PUT", CONTENDED, Some(&location.to_string()))
+        .await;
+    assert_accepted(&put.expect("replica answers"));
+    for n in 0..OBJECTS {
+        let session = json!({"id": format!("S-C{n}"), "start_datetime": "2021-06-01T09:59:00Z",
+            "kwh": 0, "auth_id": "A", "auth_method": "WHITELIST", "location": {"id": "LOC-C"},
+            "currency": "EUR", "status": "ACTIVE", "last_updated": stamp(0)});
+        let put = app
+            .ocpi_at(
+                replicas[1],
+                "PUT",
+                &session_path(n),
+                Some(&session.to_string()),
+            )
+            .await;
+        assert_accepted(&put.expect("replica answers"));
+    }
+
+    let mut patches = Vec::new();
+    for n in 0..OBJECTS {
+        for i in 1..=UPDATES {
+            let evse = format!("{CONTENDED}/{}", evse_uid(n));
+            patches.push((evse, evse_patch(i)));
+            let kwh = json!({"kwh": i, "last_updated": stamp(i)}).to_string();
+            patches.push((session_path(n), kwh));
+        }
+    }
+    patches.shuffle(&mut rand::thread_rng());
+    let patches = patches
+        .into_iter()
+        .enumerate()
+        .map(|(k, (path, body))| (replicas[k % 2], path, body))
+        .collect();
+    patch_all(app, patches).await;
+
+    for n in 0..OBJECTS {
+        let path = format!("{CONTENDED}/{}", evse_uid(n));
+        let evse = app.ocpi_at(replicas[1], "GET", &path, None).await;
+        let evse = evse.expect("replica answers").body;
+        assert_eq!(
+            evse["data"]["status"],
+            STATUSES[UPDATES % STATUSES.len()],
+            "{path}"
+        );
+        assert_eq!(evse["data"]["last_updated"], stamp(UPDATES), "{path}");
+        let session = app
+            .ocpi_at(replicas[0], "GET", &session_path(n), None)
+            .await;
+        let session = session.expect("replica answers").body;
+        assert_eq!(session["data"]["kwh"], json!(UPDATES), "S-C{n}");
+        assert_eq!(session["data"]["last_updated"], stamp(UPDATES), "S-C{n}");
+    }
+    assert_status_events_chain(app).await;
+    assert_every_push_recorded_once(app).await;
+}
+
+/// Every status change event names the status the one before it left, per
+/// EVSE, and there is one history row per event: a read-then-write race
+/// would emit two changes from one previous status.
+async fn assert_status_events_chain(app: &TestApp) {
+    let (uid, previous, status) = (
+        app.json_field("payload", "evse_uid"),
+        app.json_field("payload", "previous_status"),
+        app.json_field("payload", "status"),
+    );
+    let sql = format!(
+        "SELECT {uid} || '|' || COALESCE({previous}, '-') || '|' || {status} FROM outbox \
+         WHERE kind = 'EVSE_STATUS_CHANGED' ORDER BY seq"
+    );
+    let mut last: std::collections::BTreeMap<String, String> = Default::default();
+    let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+    for row in app.sqlite_column(&sql).await {
+        let parts: Vec<&str> = row.split('|').collect();
+        let (uid, previous, status) = (parts[0], parts[1], parts[2]);
+        let expected = last.get(uid).map(String::as_str).unwrap_or("-");
+        assert_eq!(
+            previous, expected,
+            "{uid}: change from a status it no longer had"
+        );
+        last.insert(uid.to_owned(), status.to_owned());
+        *counts.entry(uid.to_owned()).or_default() += 1;
+    }
+    for n in 0..OBJECTS {
+        let uid = evse_uid(n);
+        assert_eq!(last[&uid], STATUSES[UPDATES % STATUSES.len()], "{uid}");
+    }
+    let history = app
+        .sqlite_column(
+            "SELECT e.uid || '|' || CAST(COUNT(h.id) AS TEXT) FROM evse e \
+             JOIN evse_status_history h ON h.evse_pk = e.id GROUP BY e.uid",
+        )
+        .await;
+    for row in history {
+        let (uid, count) = row.split_once('|').expect("uid|count");
+        assert_eq!(
+            count.parse::<usize>().ok(),
+            Some(counts[uid]),
+            "{uid}: history rows"
+        );
+    }
+}
+
+/// Each push has exactly one inbox row and each session push one timeline
+/// entry, however often its transaction was retried or regrouped.
+async fn assert_every_push_recorded_once(app: &TestApp) {
+    let timeline = app
+        .sqlite_column(
+            "SELECT s.ocpi_id || '|' || CAST(COUNT(*) AS TEXT) FROM session_event e \
+             JOIN session s ON s.id = e.session_pk WHERE s.ocpi_id LIKE 'S-C%' GROUP BY s.ocpi_id",
+        )
+        .await;
+    assert_eq!(timeline.len(), OBJECTS);
+    for row in timeline {
+        assert!(row.ends_with(&format!("|{}", UPDATES + 1)), "{row}");
+    }
+    let inbox = app
+        .sqlite_column("SELECT CAST(COUNT(*) AS TEXT) FROM inbox WHERE method = 'PATCH'")
+        .await;
+    assert_eq!(inbox, [(2 * OBJECTS * UPDATES).to_string()]);
+}
+
+#[tokio::test]
+async fn concurrent_updates_end_in_the_newest_stamp_and_lose_no_change() {
+    let app = TestApp::spawn().await;
+    contend(&app, [app.addr, app.addr]).await;
+}
+
 #[tokio::test]
 async fn two_replicas_end_in_the_state_of_the_newest_stamp() {
-    const UPDATES: usize = 60;
     let Some(app) = postgres_app().await else {
         return;
     };
     let replicas = [Replica::start(&app).await, Replica::start(&app).await];
-    let (a, b) = (replicas[0].addr, replicas[1].addr);
-    let location = "/ocpi/2.1.1/locations/NL/GFX/LOC-R";
-    let put = app
-        .ocpi_at(a, "PUT", location, Some(&location_body("LOC-R", "E1")))
-        .await;
-    assert_accepted(&put.expect("replica answers"));
-    let session = "/ocpi/2.1.1/sessions/NL/GFX/S-R";
-    let session_put = json!({"id": "S-R", "start_datetime": "2021-06-01T09:59:00Z",
-        "kwh": 0, "auth_id": "A", "auth_method": "WHITELIST", "location": {"id": "LOC-R"},
-        "currency": "EUR", "status": "ACTIVE", "last_updated": stamp(0)});
-    let put = app
-        .ocpi_at(b, "PUT", session, Some(&session_put.to_string()))
-        .await;
-    assert_accepted(&put.expect("replica answers"));
+    contend(&app, [replicas[0].addr, replicas[1].addr]).await;
+}
 
-    // Every update, in random order, half to each replica, all at once: many
-    // arrive after a newer one and must not overwrite it.
-    let mut order: Vec<usize> = (1..=UPDATES).collect();
-    order.shuffle(&mut rand::thread_rng());
-    let mut patches = Vec::new();
-    for (n, i) in order.into_iter().enumerate() {
-        let replica = if n % 2 == 0 { a } else { b };
-        patches.push((replica, format!("{location}/E1"), evse_patch(i)));
-        let kwh = json!({"kwh": i, "last_updated": stamp(i)}).to_string();
-        patches.push((replica, session.to_owned(), kwh));
+/// A location PUT with these EVSEs, stamped `stamp`.
+fn location_with(location_id: &str, uids: &[&str], stamp: &str) -> String {
+    let mut body: Value = serde_json::from_str(&location_body(location_id, "E0")).unwrap();
+    let template = body["evses"][0].clone();
+    let evses: Vec<Value> = uids
+        .iter()
+        .map(|uid| {
+            let mut evse = template.clone();
+            evse["uid"] = json!(uid);
+            evse["last_updated"] = json!(stamp);
+            evse
+        })
+        .collect();
+    body["evses"] = Value::Array(evses);
+    body["last_updated"] = json!(stamp);
+    body.to_string()
+}
+
+#[tokio::test]
+async fn two_replicas_creating_one_location_store_it_once_with_the_newest_evses() {
+    const LOCATIONS: usize = 8;
+    let Some(app) = postgres_app().await else {
+        return;
+    };
+    let replicas = [Replica::start(&app).await, Replica::start(&app).await];
+    // Each new location is PUT twice at once, through either replica: an
+    // older version with EVSEs A and B, and a newer one with B and C.
+    let mut puts = Vec::new();
+    for l in 0..LOCATIONS {
+        let id = format!("LOC-N{l}");
+        let older = location_with(&id, &["A", "B"], &stamp(1));
+        let newer = location_with(&id, &["B", "C"], &stamp(2));
+        let path = format!("/ocpi/2.1.1/locations/NL/GFX/{id}");
+        puts.push((replicas[l % 2].addr, path.clone(), older));
+        puts.push((replicas[(l + 1) % 2].addr, path, newer));
     }
-    patch_all(&app, patches).await;
+    let sends = puts
+        .iter()
+        .map(|(addr, path, body)| app.ocpi_at(*addr, "PUT", path, Some(body)));
+    let answers: Vec<Answer> = join_all(sends)
+        .await
+        .into_iter()
+        .map(|a| a.expect("the replica answers"))
+        .collect();
+    for pair in answers.chunks(2) {
+        assert_accepted(&pair[0]);
+        assert_accepted(&pair[1]);
+        let mut statuses = [pair[0].status, pair[1].status];
+        statuses.sort();
+        assert_eq!(statuses, [200, 201], "one PUT creates, the other updates");
+    }
 
-    let evse = app.ocpi_at(b, "GET", &format!("{location}/E1"), None).await;
-    let evse = evse.expect("replica answers").body;
-    assert_eq!(evse["data"]["status"], STATUSES[UPDATES % STATUSES.len()]);
-    assert_eq!(evse["data"]["last_updated"], stamp(UPDATES));
-    let stored = app.ocpi_at(a, "GET", session, None).await;
-    let stored = stored.expect("replica answers").body;
-    assert_eq!(stored["data"]["kwh"], json!(UPDATES));
-    assert_eq!(stored["data"]["last_updated"], stamp(UPDATES));
+    for l in 0..LOCATIONS {
+        let id = format!("LOC-N{l}");
+        let rows = app
+            .sqlite_column(&format!(
+                "SELECT CAST(COUNT(*) AS TEXT) FROM location WHERE ocpi_id = '{id}'"
+            ))
+            .await;
+        assert_eq!(rows, ["1"], "{id} stored once");
+        let path = format!("/ocpi/2.1.1/locations/NL/GFX/{id}");
+        let stored = app.ocpi_at(replicas[0].addr, "GET", &path, None).await;
+        let stored = stored.expect("replica answers").body;
+        assert_eq!(stored["data"]["last_updated"], stamp(2), "{id}");
+        let live: Vec<&str> = stored["data"]["evses"]
+            .as_array()
+            .expect("evses")
+            .iter()
+            .filter(|e| e["status"] != "REMOVED")
+            .filter_map(|e| e["uid"].as_str())
+            .collect();
+        assert_eq!(live, ["B", "C"], "{id}: the newer PUT's EVSEs");
+    }
+}
+
+#[tokio::test]
+async fn two_replicas_keep_one_cdr_and_the_newest_tariff() {
+    const TARIFFS: usize = 4;
+    const VERSIONS: usize = 16;
+    let Some(app) = postgres_app().await else {
+        return;
+    };
+    let replicas = [Replica::start(&app).await, Replica::start(&app).await];
+    let cdr = crate::harness::fixture("greenflux/cdr_pull_example_reconstructed.json");
+    let mut sends = Vec::new();
+    for replica in &replicas {
+        sends.push((
+            replica.addr,
+            "POST",
+            "/ocpi/2.1.1/cdrs".to_owned(),
+            cdr.clone(),
+        ));
+    }
+    let mut versions = Vec::new();
+    for t in 0..TARIFFS {
+        for v in 1..=VERSIONS {
+            let body = json!({"id": format!("T{t}"), "currency": "EUR",
+                "elements": [{"price_components": [{"type": "TIME", "price": v, "step_size": 60}]}],
+                "last_updated": stamp(v)});
+            versions.push((format!("/ocpi/2.1.1/tariffs/NL/GFX/T{t}"), body.to_string()));
+        }
+    }
+    versions.shuffle(&mut rand::thread_rng());
+    for (k, (path, body)) in versions.into_iter().enumerate() {
+        sends.push((replicas[k % 2].addr, "PUT", path, body));
+    }
+    let answers = join_all(
+        sends
+            .iter()
+            .map(|(addr, method, path, body)| app.ocpi_at(*addr, method, path, Some(body))),
+    )
+    .await;
+    let answers: Vec<Answer> = answers.into_iter().map(|a| a.expect("answers")).collect();
+    for answer in &answers {
+        assert_accepted(answer);
+    }
+    let mut cdr_statuses = [answers[0].status, answers[1].status];
+    cdr_statuses.sort();
+    assert_eq!(
+        cdr_statuses,
+        [200, 201],
+        "one POST stores, the other is the identical re-POST"
+    );
+    let cdrs = app
+        .sqlite_column("SELECT CAST(COUNT(*) AS TEXT) FROM cdr")
+        .await;
+    assert_eq!(cdrs, ["1"]);
+    let received = app
+        .sqlite_column("SELECT CAST(COUNT(*) AS TEXT) FROM outbox WHERE kind = 'CDR_RECEIVED'")
+        .await;
+    assert_eq!(received, ["1"]);
+
+    for t in 0..TARIFFS {
+        let path = format!("/ocpi/2.1.1/tariffs/NL/GFX/T{t}");
+        let stored = app.ocpi_at(replicas[1].addr, "GET", &path, None).await;
+        let stored = stored.expect("replica answers").body;
+        assert_eq!(stored["data"]["last_updated"], stamp(VERSIONS), "T{t}");
+        let price = &stored["data"]["elements"][0]["price_components"][0]["price"];
+        assert_eq!(price, &json!(VERSIONS), "T{t}");
+    }
 }
 
 const EVSE_STATUS_SUBSCRIPTION: &str = r#"subscription {
-  evseStatusChanged(filter: {partyId: "GFX"}) { cursor uid status }
+  evseStatusChanged(filter: {locationId: "LOC-S"}, snapshot: true) {
+    kind cursor ... on EvseStatusChange { uid status }
+  }
 }"#;
 
 #[tokio::test]
@@ -271,24 +602,26 @@ async fn a_push_to_one_replica_reaches_a_subscriber_of_the_other() {
         .await;
     assert_accepted(&put.expect("replica answers"));
     let mut events = subscribe_at(b, EVSE_STATUS_SUBSCRIPTION, json!({})).await;
+    // The snapshot shows that the subscription is registered on b.
+    let snapshot = events.next_data(Duration::from_secs(10)).await;
+    let snapshot = snapshot.expect("the snapshot")["evseStatusChanged"].clone();
+    assert_eq!(
+        (&snapshot["kind"], &snapshot["uid"], &snapshot["status"]),
+        (&json!("SNAPSHOT"), &json!("E1"), &json!("AVAILABLE"))
+    );
 
     let patch = app
         .ocpi_at(a, "PATCH", &format!("{location}/E1"), Some(&evse_patch(1)))
         .await;
     assert_accepted(&patch.expect("replica answers"));
-    // The PUT's own event (none -> AVAILABLE) may still be on its way to the
-    // subscriber when it connects; the PATCH's CHARGING comes after it.
-    loop {
-        let event = events.next_data(Duration::from_secs(10)).await;
-        let event = event.expect("the other replica delivers the event");
-        let change = &event["evseStatusChanged"];
-        assert_eq!(change["uid"], "E1");
-        if change["status"] == STATUSES[1] {
-            break;
-        }
-        assert_eq!(
-            change["status"], "AVAILABLE",
-            "only the PUT's event comes first"
-        );
-    }
+    // b polls only every ten minutes: the NOTIFY sent inside a's transaction
+    // is what wakes its reader.
+    let event = events.next_data(Duration::from_secs(2)).await;
+    let change = event.expect("the other replica delivers the event promptly");
+    let change = &change["evseStatusChanged"];
+    assert_eq!(
+        (&change["kind"], &change["uid"], &change["status"]),
+        (&json!("LIVE"), &json!("E1"), &json!(STATUSES[1]))
+    );
+    assert!(change["cursor"].as_str().unwrap().parse::<i64>().unwrap() > 0);
 }

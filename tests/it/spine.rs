@@ -14,7 +14,7 @@ const CDR: &str = "NLGFX63759518932331194001";
 
 const EVSE_STATUS_SUBSCRIPTION: &str = r#"subscription {
   evseStatusChanged(filter: {partyId: "GFX"}) {
-    cursor uid locationId previousStatus status changedAt
+    cursor ... on EvseStatusChange { uid locationId previousStatus status changedAt }
   }
 }"#;
 

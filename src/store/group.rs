@@ -1,0 +1,274 @@
+//! Group commit: many pushes in one transaction, each in its own savepoint,
+//! each answered only after the transaction holding its writes committed.
+//!
+//! A writer task takes whatever jobs are queued (up to the batch size),
+//! opens one write transaction and runs every job inside a savepoint: a job
+//! that refuses its push or fails rolls back only its own savepoint. The
+//! change events of the kept jobs are written at the end, just before the
+//! commit, and every job is answered once the commit returned. One commit
+//! (one WAL append on SQLite, one WAL flush on PostgreSQL) then covers the
+//! whole batch.
+//!
+//! SQLite has one writer task (it allows one writer anyway). PostgreSQL has
+//! several, so that one batch is being applied while another waits for its
+//! WAL flush; their batches are sorted by lock key, so that concurrent
+//! batches (and other replicas' batches) lock rows in one global order and
+//! cannot deadlock, and the outbox ordering lock is taken last, just before
+//! the commit (see `outbox`), so it is held for the commit alone.
+//!
+//! When anything fails at the level of the batch (a savepoint that cannot be
+//! rolled back, the event insert, the commit, a deadlock), the whole batch is
+//! rolled back and each of its jobs runs again alone, so that one push's
+//! failure never becomes another push's answer.
+
+use futures::future::BoxFuture;
+use sea_orm::{DatabaseTransaction, DbBackend, TransactionTrait};
+use tokio::sync::{mpsc, Mutex};
+
+use super::conflict::{self, MAX_ATTEMPTS};
+use super::outbox::{self, NewEvent};
+use super::{Store, StoreError};
+
+/// What a job's run asks of its savepoint.
+pub enum Step {
+    /// Keep the job's writes.
+    Keep,
+    /// Roll the job's writes back; the job holds its answer (a refusal or a failure).
+    Undo,
+    /// Roll back: the job lost a race with another transaction and may succeed when run again.
+    Conflict(StoreError),
+}
+
+/// One unit of work for the group-commit writer.
+pub trait Job: Send {
+    /// The key of the rows the job locks first; batches run their jobs in
+    /// this order on PostgreSQL (a stable sort keeps the arrival order of
+    /// jobs on one object).
+    fn lock_key(&self) -> &str;
+
+    /// Applies the job inside the batch transaction (or its own savepoint).
+    /// Events go to `events`; they are written only if the job is kept. It
+    /// may run more than once (after a conflict, or alone after its batch failed).
+    fn run<'a>(
+        &'a mut self,
+        txn: &'a DatabaseTransaction,
+        events: &'a mut Vec<NewEvent>,
+    ) -> BoxFuture<'a, Step>;
+
+    /// Answers the job: `Ok` once its kept writes are committed (or it was
+    /// undone and the batch is over), otherwise what kept them from committing.
+    fn finish(self: Box<Self>, committed: Result<(), StoreError>);
+}
+
+/// Jobs waiting for a writer.
+type Queue = mpsc::Receiver<Box<dyn Job>>;
+
+/// The writers' settings.
+#[derive(Debug, Clone, Copy)]
+pub struct GroupOptions {
+    /// Most jobs in one transaction (1: every job alone).
+    pub batch_max: usize,
+    /// Writer tasks, each with its own transaction at a time.
+    pub writers: usize,
+}
+
+/// Handle on the writer tasks; cheap to clone.
+#[derive(Clone)]
+pub struct GroupCommit {
+    queue: mpsc::Sender<Box<dyn Job>>,
+}
+
+/// Jobs queued before submitters wait for room.
+const QUEUE_CAPACITY: usize = 8192;
+
+impl GroupCommit {
+    /// Starts the writer tasks over `store`; they stop when the last handle is dropped.
+    pub(super) fn start(store: Store, options: GroupOptions) -> GroupCommit {
+        let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
+        let receiver = std::sync::Arc::new(Mutex::new(receiver));
+        for _ in 0..options.writers.max(1) {
+            let writer = Writer {
+                store: store.clone(),
+                batch_max: options.batch_max.max(1),
+            };
+            tokio::spawn(writer.run(receiver.clone()));
+        }
+        GroupCommit { queue: sender }
+    }
+
+    /// Queues a job; its `finish` answers it.
+    pub async fn submit(&self, job: Box<dyn Job>) -> Result<(), StoreError> {
+        self.queue
+            .send(job)
+            .await
+            .map_err(|_| StoreError::WriterStopped)
+    }
+}
+
+/// One writer task.
+struct Writer {
+    /// A store without group commit of its own (the writers hold no handle
+    /// on their own queue, so dropping the last `Store` stops them).
+    store: Store,
+    batch_max: usize,
+}
+
+impl Writer {
+    async fn run(self, queue: std::sync::Arc<Mutex<Queue>>) {
+        loop {
+            let Some(jobs) = self.next_batch(&queue).await else {
+                return;
+            };
+            if let Err((jobs, err)) = self.run_batch(jobs).await {
+                self.run_alone_each(jobs, err).await;
+            }
+        }
+    }
+
+    /// Waits for one job, then takes whatever else is queued, up to the batch size.
+    async fn next_batch(&self, queue: &Mutex<Queue>) -> Option<Vec<Box<dyn Job>>> {
+        let mut queue = queue.lock().await;
+        let first = queue.recv().await?;
+        let mut jobs = vec![first];
+        while jobs.len() < self.batch_max {
+            match queue.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        Some(jobs)
+    }
+
+    /// After a batch failed as a whole: each job again in its own
+    /// transaction, retried after a pause when it conflicts.
+    async fn run_alone_each(&self, jobs: Vec<Box<dyn Job>>, err: StoreError) {
+        if jobs.len() > 1 {
+            tracing::debug!(jobs = jobs.len(), error = %err, "batch failed, running its jobs alone");
+        }
+        let mut first_error = Some(err);
+        for job in jobs {
+            self.run_alone(job, first_error.take()).await;
+        }
+    }
+
+    async fn run_alone(&self, mut job: Box<dyn Job>, mut last: Option<StoreError>) {
+        let mut attempt = 0;
+        loop {
+            if let Some(err) = last.take() {
+                if !err.is_conflict() {
+                    // Not a race: whatever failed the batch is retried once, alone.
+                    if attempt > 0 {
+                        job.finish(Err(err));
+                        return;
+                    }
+                } else if attempt + 1 >= MAX_ATTEMPTS {
+                    job.finish(Err(err));
+                    return;
+                } else if attempt > 0 {
+                    tracing::debug!(retry = attempt, error = %err, "write conflicted with another writer");
+                    tokio::time::sleep(conflict::backoff(attempt)).await;
+                }
+            }
+            attempt += 1;
+            match self.run_batch(vec![job]).await {
+                Ok(()) => return,
+                Err((mut jobs, err)) => match jobs.pop() {
+                    Some(back) => {
+                        job = back;
+                        last = Some(err);
+                    }
+                    None => return,
+                },
+            }
+        }
+    }
+
+    /// Runs the jobs in one transaction and answers them after its commit;
+    /// on a failure of the batch as a whole, rolls back and hands the jobs back.
+    async fn run_batch(
+        &self,
+        mut jobs: Vec<Box<dyn Job>>,
+    ) -> Result<(), (Vec<Box<dyn Job>>, StoreError)> {
+        if self.store.backend() == DbBackend::Postgres {
+            jobs.sort_by(|a, b| a.lock_key().cmp(b.lock_key()));
+        }
+        let write = match self.store.begin_write().await {
+            Ok(write) => write,
+            Err(err) => return Err((jobs, err)),
+        };
+        let mut events = Vec::new();
+        if let [job] = jobs.as_mut_slice() {
+            // Alone, the transaction is the job's savepoint.
+            match job.run(&write.txn, &mut events).await {
+                Step::Keep => {}
+                Step::Undo => {
+                    let _ = write.txn.rollback().await;
+                    finish_all(jobs);
+                    return Ok(());
+                }
+                Step::Conflict(err) => {
+                    let _ = write.txn.rollback().await;
+                    return Err((jobs, err));
+                }
+            }
+        } else {
+            for index in 0..jobs.len() {
+                let ran = run_in_savepoint(&write.txn, jobs[index].as_mut(), &mut events).await;
+                if let Err(err) = ran {
+                    let _ = write.txn.rollback().await;
+                    return Err((jobs, err));
+                }
+            }
+        }
+        if let Err(err) = outbox::insert_all(&write.txn, events).await {
+            let _ = write.txn.rollback().await;
+            return Err((jobs, err));
+        }
+        if let Err(err) = write.commit().await {
+            return Err((jobs, err));
+        }
+        finish_all(jobs);
+        Ok(())
+    }
+}
+
+fn finish_all(jobs: Vec<Box<dyn Job>>) {
+    for job in jobs {
+        job.finish(Ok(()));
+    }
+}
+
+/// Runs a job in a savepoint of the batch transaction; a job that lost a
+/// race for a new row (unique violation) runs again at once, as the winner
+/// has committed by the time the error is raised. An error means the batch
+/// as a whole cannot go on.
+async fn run_in_savepoint(
+    txn: &DatabaseTransaction,
+    job: &mut dyn Job,
+    events: &mut Vec<NewEvent>,
+) -> Result<(), StoreError> {
+    let mut attempt = 1;
+    loop {
+        let savepoint = txn.begin().await?;
+        let mut emitted = Vec::new();
+        match job.run(&savepoint, &mut emitted).await {
+            Step::Keep => {
+                savepoint.commit().await?;
+                events.append(&mut emitted);
+                return Ok(());
+            }
+            Step::Undo => {
+                savepoint.rollback().await?;
+                return Ok(());
+            }
+            Step::Conflict(err) => {
+                savepoint.rollback().await?;
+                let unique = err.sqlstate().as_deref() == Some(conflict::UNIQUE_VIOLATION);
+                if !unique || attempt >= MAX_ATTEMPTS {
+                    return Err(err);
+                }
+                attempt += 1;
+            }
+        }
+    }
+}
