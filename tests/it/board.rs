@@ -2,7 +2,8 @@
 //! over WebDriver (chromedriver) against servers started here on the test's
 //! database. The board shows the seeded statuses, turns a tile when a PATCH
 //! arrives, goes offline when its server stops and, once a server is back on
-//! the same port, resumes by cursor with what changed meanwhile; it filters
+//! the same port, resumes by cursor with what changed meanwhile (or, when
+//! its cursor was pruned, takes the RESET and a fresh snapshot); it filters
 //! by party and city from the URL, and asks for an API key when GraphQL auth
 //! is on. Screenshots are written as test artifacts (see `artifacts_dir`).
 //!
@@ -154,6 +155,81 @@ async fn the_board_shows_live_statuses_goes_offline_and_resumes_by_cursor_on_the
     browser.screenshot_at("board-phone.png", 390, 844).await;
     browser.close().await;
     server.stop().await;
+}
+
+#[tokio::test]
+async fn a_cursor_older_than_the_retention_resets_the_board_to_a_fresh_snapshot() {
+    let Some(_browser_slot) = browser_slot().await else {
+        return;
+    };
+    let db = TestDb::create().await;
+    let server = Server::start(&db, any_port(), |_| {}).await;
+    let addr = server.addr;
+    seed(&server).await;
+    let browser = Browser::launch().await;
+    browser.open(&format!("http://{addr}/board")).await;
+    browser
+        .wait_for("the seeded tiles", TILES, &[], |v| tiles(v) == seeded())
+        .await;
+
+    // While the board is away: an EVSE added, another one blocked, and
+    // every event since its cursor pruned from the outbox.
+    server.stop().await;
+    browser
+        .wait_for("the offline banner", CONNECTION, &[], |v| {
+            *v == json!(["offline", true])
+        })
+        .await;
+    let other = Server::start(&db, any_port(), |_| {}).await;
+    let mut evse: Value =
+        serde_json::from_str(&fixture("2.2.1/location_put_example_add_evse.json")).unwrap();
+    evse["uid"] = json!("3258");
+    let new_evse = "/ocpi/2.2.1/locations/BE/BEC/LOC1/3258";
+    push(other.addr, "PUT", new_evse, &evse.to_string()).await;
+    let blocked = json!({"status": "BLOCKED", "last_updated": "2021-07-01T10:00:00Z"});
+    let loc1_path = "/ocpi/2.1.1/locations/NL/GFX/LOC1/3257";
+    push(other.addr, "PATCH", loc1_path, &blocked.to_string()).await;
+    age_and_prune_the_outbox(&other).await;
+    other.stop().await;
+
+    // The cursor is gone: RESET, a fresh snapshot, the locations read again.
+    let server = Server::start(&db, addr, |_| {}).await;
+    let mut expected: Vec<_> = SEEDED
+        .iter()
+        .map(|&(p, l, u, s, w)| match (p, l, u) {
+            ("NL/GFX", "LOC1", "3257") => vec![p, l, u, "BLOCKED", "Blocked"],
+            _ => vec![p, l, u, s, w],
+        })
+        .collect();
+    expected.push(vec!["BE/BEC", "LOC1", "3258", "AVAILABLE", "Available"]);
+    let expected = sorted(expected);
+    browser
+        .wait_for("the state after the reset", TILES, &[], |v| {
+            tiles(v) == expected
+        })
+        .await;
+    let kinds = "return [...new Set([...document.querySelectorAll('.tile')]
+        .map((t) => t.dataset.feedKind ?? null))];";
+    browser
+        .wait_for("every tile from the new snapshot", kinds, &[], |v| {
+            *v == json!(["SNAPSHOT"])
+        })
+        .await;
+    browser.close().await;
+    server.stop().await;
+}
+
+/// Dates every outbox row back past the retention and prunes them.
+async fn age_and_prune_the_outbox(server: &Server) {
+    use sea_orm::ConnectionTrait;
+    let store = &server.state.store;
+    let aged = "UPDATE outbox SET created_at = '2020-01-01 00:00:00+00:00'";
+    store.db().execute_unprepared(aged).await.expect("aged");
+    let week = Duration::from_secs(7 * 24 * 3600);
+    let pruned = chargegraph::events::prune_outbox(store, week)
+        .await
+        .expect("pruned");
+    assert!(pruned > 0, "nothing pruned");
 }
 
 #[tokio::test]
