@@ -125,6 +125,8 @@ const board = {
   generation: 0,
   reloadTimer: null,
   renderTimer: null,
+  // The filter choices are read once per page load: the whole list, unfiltered.
+  facetsLoaded: false,
   loadAttempts: 0,
 };
 
@@ -182,11 +184,14 @@ async function load() {
     board.loadAttempts = 0;
     renderGrid();
     connect();
-    loadFacets().catch((error) => console.warn('filter choices not loaded:', error));
+    if (!board.facetsLoaded) {
+      board.facetsLoaded = true;
+      loadFacets().catch((error) => console.warn('filter choices not loaded:', error));
+    }
   } catch (error) {
     if (generation !== board.generation) return;
     if (error instanceof AuthRequired) {
-      askForKey(storedKey() ? 'The server refused the saved API key.' : null);
+      askForKey(storedKey() ? 'The server refused the API key.' : null);
       return;
     }
     const delay = backoff(board.loadAttempts++);
@@ -508,8 +513,10 @@ function onComplete(id) {
   const name = link.ops.get(id);
   if (!name) return;
   link.ops.delete(id);
+  const ws = link.ws;
   setTimeout(() => {
-    if (link.acked) subscribe(name);
+    // A new connection has subscribed every feed already.
+    if (link.ws === ws && link.acked) subscribe(name);
   }, BACKOFF_MIN_MS);
 }
 

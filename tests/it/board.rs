@@ -259,6 +259,7 @@ async fn with_graphql_auth_the_board_asks_for_a_key_once_and_then_shows_the_tile
             *v == json!(["locked", true, true, 0])
         })
         .await;
+    browser.screenshot("board-key.png").await;
     browser.enter_key(&key).await;
     browser
         .wait_for("the tiles", TILES, &[], |v| tiles(v) == seeded())
