@@ -15,6 +15,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::{Authenticator, Gate, JwtError};
+use crate::board;
 use crate::config::Config;
 use crate::events::Events;
 use crate::graphql;
@@ -92,7 +93,8 @@ impl AppState {
     }
 }
 
-/// The whole HTTP surface: OCPI receiver, GraphQL, GraphiQL, health and metrics.
+/// The whole HTTP surface: OCPI receiver, GraphQL, GraphiQL, the status
+/// board, health and metrics.
 pub fn router(state: &AppState) -> Router {
     let receiver = Receiver {
         store: state.store.clone(),
@@ -122,6 +124,7 @@ pub fn router(state: &AppState) -> Router {
     Router::new()
         .merge(routes::router(receiver))
         .merge(front_end(graphql, state))
+        .merge(board::router())
         .merge(ops::router(ops))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(PropagateRequestIdLayer::new(x_request_id()))
