@@ -13,7 +13,7 @@ use crate::app::{self, AppState};
 use crate::config::Config;
 use crate::domain::{time, Party};
 use crate::events::Events;
-use crate::ocpi::auth::hash_token;
+use crate::ocpi::auth::{hash_token, Strictness};
 use crate::ocpi::replay::{self, Summary};
 use crate::store::inbox::InboxFilter;
 use crate::store::{self, api_keys, tokens, Store};
@@ -108,9 +108,14 @@ enum TokenCommand {
         /// A label to recognise the token by.
         #[arg(long)]
         label: Option<String>,
-        /// OCPI 2.2.1 to the letter: refuse a PATCH without last_updated.
-        #[arg(long)]
+        /// OCPI 2.2.1 to the letter under either base: refuse a PATCH without
+        /// last_updated (by default only under /ocpi/2.2.1/).
+        #[arg(long, conflicts_with = "lenient")]
         strict: bool,
+        /// Apply a PATCH without last_updated in arrival order under either
+        /// base (by default only under /ocpi/2.1.1/).
+        #[arg(long)]
+        lenient: bool,
         /// When it stops working: an instant (2027-01-01T00:00:00Z) or a span from now (90d, 12h).
         #[arg(long, value_parser = parse_expiry)]
         expires: Option<DateTime<Utc>>,
@@ -293,13 +298,19 @@ async fn token(config: Config, command: TokenCommand) -> anyhow::Result<()> {
             parties,
             label,
             strict,
+            lenient,
             expires,
         } => {
             let secret = demo::new_token();
+            let strictness = match (strict, lenient) {
+                (true, _) => Strictness::Strict,
+                (_, true) => Strictness::Lenient,
+                _ => Strictness::ByVersion,
+            };
             let new = tokens::NewToken {
                 label,
                 parties: parties.clone(),
-                strict,
+                strictness,
                 expires_at: expires,
             };
             let id = tokens::create(&store, &hash_token(&secret), &new).await?;
@@ -313,7 +324,7 @@ async fn token(config: Config, command: TokenCommand) -> anyhow::Result<()> {
             println!("{secret}");
         }
         TokenCommand::List => {
-            println!("id\tlabel\tparties\tstrict\tcreated\texpires\trevoked\tlast_used");
+            println!("id\tlabel\tparties\tstrictness\tcreated\texpires\trevoked\tlast_used");
             for t in tokens::list(&store).await? {
                 let expires = match (t.expires_at, t.replaced_by) {
                     (Some(at), Some(by)) => format!("{} (rotated to {by})", stamp(at)),
@@ -324,7 +335,7 @@ async fn token(config: Config, command: TokenCommand) -> anyhow::Result<()> {
                     t.id,
                     t.label.as_deref().unwrap_or("-"),
                     names(&t.parties),
-                    t.strict,
+                    t.strictness.as_str(),
                     stamp(t.created_at),
                     optional(t.revoked_at),
                     optional(t.last_used_at),

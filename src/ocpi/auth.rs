@@ -16,8 +16,53 @@ pub struct Caller {
     pub token_pk: i64,
     /// Parties this token may write; the first is the default.
     pub parties: Vec<Party>,
-    /// 2.2.1 to the letter: a PATCH without last_updated is refused.
-    pub strict: bool,
+    /// When a PATCH without last_updated is refused.
+    pub strictness: Strictness,
+}
+
+/// How strictly a token's pushes are held to OCPI 2.2.1: whether a PATCH
+/// without `last_updated` is refused (2001) or applied in arrival order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Strictness {
+    /// Strict under `/ocpi/2.2.1/`, lenient under `/ocpi/2.1.1/` (the
+    /// default: 2.1.1 has no last_updated rule, GreenFlux pushes 2.1.1).
+    #[default]
+    ByVersion,
+    /// Strict under either base (`token add --strict`).
+    Strict,
+    /// Lenient under either base (`token add --lenient`).
+    Lenient,
+}
+
+impl Strictness {
+    /// Whether a PATCH under this URL version must carry last_updated.
+    pub fn is_strict(self, version: &str) -> bool {
+        match self {
+            Strictness::ByVersion => version != "2.1.1",
+            Strictness::Strict => true,
+            Strictness::Lenient => false,
+        }
+    }
+
+    /// The stored and listed name: `by-version`, `strict` or `lenient`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strictness::ByVersion => "by-version",
+            Strictness::Strict => "strict",
+            Strictness::Lenient => "lenient",
+        }
+    }
+
+    /// Reads a stored name; `None` for anything else.
+    pub fn parse(name: &str) -> Option<Strictness> {
+        [
+            Strictness::ByVersion,
+            Strictness::Strict,
+            Strictness::Lenient,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == name)
+    }
 }
 
 impl Caller {
@@ -98,6 +143,16 @@ mod tests {
         assert_eq!(credentials(&headers).unwrap(), "abc");
         headers.insert("authorization", "Bearer abc".parse().unwrap());
         assert!(credentials(&headers).is_err());
+    }
+
+    #[test]
+    fn strictness_follows_the_base_unless_set() {
+        assert!(Strictness::ByVersion.is_strict("2.2.1"));
+        assert!(!Strictness::ByVersion.is_strict("2.1.1"));
+        assert!(Strictness::Strict.is_strict("2.1.1"));
+        assert!(!Strictness::Lenient.is_strict("2.2.1"));
+        assert_eq!(Strictness::parse("by-version"), Some(Strictness::ByVersion));
+        assert_eq!(Strictness::parse("true"), None);
     }
 
     #[test]

@@ -709,7 +709,7 @@ async fn routing_headers_are_echoed_swapped_on_module_urls_only() {
     assert_eq!(put.status().as_u16(), 201);
     // An error answer under a module carries them too (IZIVIA ocpi-toolkit #120).
     let unknown = routed(&app, reqwest::Method::PATCH, &format!("{path}/NOPE"))
-        .body(r#"{"status": "CHARGING"}"#)
+        .body(r#"{"status": "CHARGING", "last_updated": "2024-01-01T00:00:00Z"}"#)
         .send()
         .await
         .unwrap();
