@@ -183,26 +183,30 @@ fn count(
 type Answer = (StatusCode, Envelope, Option<(HeaderName, HeaderValue)>);
 
 async fn handle(receiver: &Receiver, ex: &Exchange, body: Body) -> Result<Answer, OcpiError> {
-    let target = match Target::parse(&ex.method, &ex.path) {
-        Ok(target) => target,
-        Err(err) => {
-            record(receiver, ex, None, None, &err, None).await;
-            return Err(err);
-        }
-    };
+    let target = Target::parse(&ex.method, &ex.path);
+    // Authenticate before anything is written: a caller without valid
+    // credentials is limited and, where the URL names no endpoint, leaves no
+    // inbox row (DESIGN.md: nobody fills the database without a token).
     let caller = match auth::authenticate(&receiver.store, &ex.headers).await {
         Ok(caller) => caller,
         Err(err @ OcpiError::Unauthorized(_)) => {
-            // A flood without valid credentials is answered 429 and, so that
-            // it cannot fill the database, not written to the inbox.
             if !receiver.limits.allow_anonymous(ex.client_ip) {
                 receiver.metrics.rate_limited("ocpi");
                 return Err(OcpiError::RateLimited);
             }
-            record(receiver, ex, Some(&target), None, &err, None).await;
+            if let Ok(target) = &target {
+                record(receiver, ex, Some(target), None, &err, None).await;
+            }
             return Err(err);
         }
         Err(err) => return Err(err),
+    };
+    let target = match target {
+        Ok(target) => target,
+        Err(err) => {
+            record(receiver, ex, None, Some(&caller), &err, None).await;
+            return Err(err);
+        }
     };
     note_token_use(receiver, caller.token_pk);
     let read = read_body(body, &ex.headers, receiver.body_limit);

@@ -1679,3 +1679,44 @@ async fn tariff_patch_merges_on_2_1_1_only() {
     assert_answer(&answer, 200, 2001);
     assert!(answer.message().contains("price"), "{}", answer.message());
 }
+
+// ---- anonymous callers, control characters, size and time -------------------
+
+#[tokio::test]
+async fn unauthenticated_requests_to_no_endpoint_leave_no_inbox_row() {
+    let app = TestApp::spawn_with(|config| {
+        config.rate_limit_anonymous_per_minute = 1;
+        config.rate_limit_anonymous_burst = 2;
+    })
+    .await;
+    let nowhere = "/ocpi/2.1.1/nothing/NL/GFX/1";
+    let wrong_method = "/ocpi/2.2.1/sessions/NL/GFX/S1";
+    let answer = app.ocpi_as("PUT", nowhere, Some("{}"), None).await;
+    assert_answer(&answer, 401, 2000);
+    assert_eq!(answer.message(), "missing Authorization header");
+    let answer = app
+        .ocpi_as("DELETE", wrong_method, None, Some("Token guessed"))
+        .await;
+    assert_answer(&answer, 401, 2000);
+    assert_eq!(answer.message(), "unknown token");
+    // The anonymous limit applies whatever the URL.
+    let answer = app.ocpi_as("PUT", nowhere, Some("{}"), None).await;
+    assert_answer(&answer, 429, 2000);
+    assert_eq!(sql(&app, "SELECT COUNT(*) || '' FROM inbox").await, "0");
+
+    // With a token, the same requests keep their rows.
+    assert_answer(&app.ocpi("PUT", nowhere, Some("{}")).await, 404, 2000);
+    assert_answer(&app.ocpi("DELETE", wrong_method, None).await, 405, 2000);
+    let rows = app
+        .sqlite_column(
+            "SELECT method || '|' || outcome || '|' || http_status || '|' \
+             || CASE WHEN token_pk IS NULL THEN 'anonymous' ELSE 'token' END \
+             FROM inbox ORDER BY id",
+        )
+        .await;
+    assert_eq!(
+        rows,
+        ["PUT|no_route|404|token", "DELETE|no_route|405|token"]
+    );
+}
+
