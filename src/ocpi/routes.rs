@@ -225,6 +225,7 @@ async fn handle(receiver: &Receiver, ex: &Exchange, body: Body) -> Result<Answer
         Target::Versions => Ok(ok(versions(receiver, ex))),
         Target::VersionDetails(version) => Ok(ok(version_details(receiver, ex, version))),
         Target::Object { module, ids, .. } if ex.method == Method::GET => {
+            check_url_ids(module, &ids)?;
             let data = get_object(receiver, &caller, module, &ids).await?;
             Ok(ok(Envelope::success(Some(data), "ok")))
         }
@@ -234,6 +235,39 @@ async fn handle(receiver: &Receiver, ex: &Exchange, body: Body) -> Result<Answer
             ids,
         } => push(receiver, ex, caller, version, module, ids, bytes).await,
     }
+}
+
+/// The names of a module's URL id segments, for messages.
+fn segment_names(module: Module) -> &'static [&'static str] {
+    match module {
+        Module::Locations => &[
+            "country_code",
+            "party_id",
+            "location_id",
+            "evse_uid",
+            "connector_id",
+        ],
+        Module::Sessions => &["country_code", "party_id", "session_id"],
+        Module::Cdrs => &["country_code", "party_id", "cdr_id"],
+        Module::Tariffs => &["country_code", "party_id", "tariff_id"],
+        Module::Notifications => &["notification_id"],
+    }
+}
+
+/// Refuses URL ids with control characters (OCPI CiString is printable
+/// ASCII; PostgreSQL text cannot hold NUL at all): 2001, naming the segment.
+fn check_url_ids(module: Module, ids: &[String]) -> Result<(), OcpiError> {
+    let names = segment_names(module);
+    for (i, id) in ids.iter().enumerate() {
+        if id.chars().any(char::is_control) {
+            let name = names.get(i).copied().unwrap_or("id");
+            return Err(OcpiError::Invalid(format!(
+                "url.{name}: control characters are not allowed in an id (found {})",
+                id.escape_debug()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Puts the pushed object's ids on the request span (STYLE.md field names).
@@ -294,7 +328,8 @@ async fn push(
         module,
         ids: ids.clone(),
     };
-    let body = match push_body(&ex.method, &bytes) {
+    let body = check_url_ids(module, &ids).and_then(|()| push_body(&ex.method, &bytes));
+    let body = match body {
         Ok(body) => body,
         Err(err) => {
             record(

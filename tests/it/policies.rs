@@ -1720,3 +1720,82 @@ async fn unauthenticated_requests_to_no_endpoint_leave_no_inbox_row() {
     );
 }
 
+#[tokio::test]
+async fn nul_in_values_is_removed_and_control_characters_in_ids_are_refused() {
+    let app = TestApp::spawn().await;
+    let location = format!("/ocpi/2.1.1/locations/NL/GFX/{GF_LOCATION}");
+    let body = fixture_with(
+        "greenflux/push_location_put.json",
+        json!({"name": "Gent\u{0}Zuid"}),
+    );
+    assert_answer(&app.put_location(GF_LOCATION, &body).await, 201, 1000);
+    assert_eq!(sql(&app, "SELECT name FROM location").await, "GentZuid");
+    let warnings = sql(&app, "SELECT warnings FROM inbox ORDER BY id DESC LIMIT 1").await;
+    assert!(
+        warnings.contains("$.name: NUL characters removed"),
+        "{warnings}"
+    );
+    // The stored JSON keeps what was sent, escaped.
+    assert_eq!(get(&app, &location).await["name"], "Gent\u{0}Zuid");
+
+    let status = r#"{"status": "CHARGING"}"#;
+    let evse = format!("{location}/BE%00X");
+    for method in ["PATCH", "GET"] {
+        let body = (method == "PATCH").then_some(status);
+        let answer = app.ocpi(method, &evse, body).await;
+        assert_answer(&answer, 200, 2001);
+        assert_eq!(
+            answer.message(),
+            r"url.evse_uid: control characters are not allowed in an id (found BE\0X)"
+        );
+    }
+    let answer = app
+        .ocpi("PUT", "/ocpi/2.1.1/locations/NL/GFX/L%0A1", Some("{}"))
+        .await;
+    assert_answer(&answer, 200, 2001);
+    assert_eq!(
+        answer.message(),
+        r"url.location_id: control characters are not allowed in an id (found L\n1)"
+    );
+    let body = fixture_with(
+        "greenflux/push_location_put.json",
+        json!({"id": "L\u{0}2"}),
+    );
+    let answer = app.put_location("L%002", &body).await;
+    assert_answer(&answer, 200, 2001);
+    let answer = app
+        .ocpi("PUT", "/ocpi/2.1.1/locations/NL/GFX/L2", Some(&body))
+        .await;
+    assert_answer(&answer, 200, 2001);
+    assert!(
+        answer
+            .message()
+            .contains(r#"$.id: control characters are not allowed in an id, found "L\02""#),
+        "{}",
+        answer.message()
+    );
+
+    // A raw NUL byte is not JSON: 400, and the inbox row keeps the body escaped.
+    let answer = app
+        .ocpi("PUT", &location, Some("{\"name\": \"a\u{0}b\"}"))
+        .await;
+    assert_answer(&answer, 400, 2000);
+    let rows = app
+        .sqlite_column(
+            "SELECT outcome || '|' || http_status || '|' || COALESCE(object_id, '-') || '|' \
+             || COALESCE(body, '<none>') FROM inbox ORDER BY id",
+        )
+        .await;
+    assert_eq!(
+        rows[1..],
+        [
+            format!(r"rejected|200|BE\u0000X|{status}"),
+            "rejected|200|L\n1|{}".to_owned(),
+            format!("rejected|200|L\\u00002|{body}"),
+            format!("rejected|200|L2|{body}"),
+            format!("rejected|400|{GF_LOCATION}|{{\"name\": \"a\\u0000b\"}}"),
+        ]
+    );
+    assert_eq!(sql(&app, "SELECT COUNT(*) || '' FROM location").await, "1");
+}
+
