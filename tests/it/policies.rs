@@ -1799,3 +1799,68 @@ async fn nul_in_values_is_removed_and_control_characters_in_ids_are_refused() {
     assert_eq!(sql(&app, "SELECT COUNT(*) || '' FROM location").await, "1");
 }
 
+#[tokio::test]
+async fn a_declared_length_over_the_limit_is_413_before_the_body_is_read() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn_with(|config| config.body_limit = 1024).await;
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    // Declares 1 GiB and sends a few bytes: a server that reads before it
+    // refuses would wait for the rest until the request timeout.
+    let head = format!(
+        "PUT /ocpi/2.1.1/locations/NL/GFX/{GF_LOCATION} HTTP/1.1\r\nHost: {}\r\n\
+         Authorization: Token {}\r\nContent-Length: 1073741824\r\n\r\n{{\"id\":",
+        app.addr, app.token
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 4096];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(2), async {
+        let mut len = 0;
+        while !String::from_utf8_lossy(&answer[..len]).contains("\"timestamp\"") {
+            match stream.read(&mut answer[len..]).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => len += n,
+            }
+        }
+        len
+    })
+    .await
+    .expect("answered within 2 s, without waiting for the body");
+    let answer = String::from_utf8_lossy(&answer[..read]);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(
+        answer.contains(r#""status_code":2000,"status_message":"request body is over the limit of 1024 bytes""#),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
+async fn a_body_that_does_not_arrive_in_time_is_408() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn_with(|config| config.request_timeout_ms = 300).await;
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let head = format!(
+        "PUT /ocpi/2.1.1/locations/NL/GFX/{GF_LOCATION} HTTP/1.1\r\nHost: {}\r\n\
+         Authorization: Token {}\r\nContent-Length: 100\r\nConnection: close\r\n\r\n{{\"id\":",
+        app.addr, app.token
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        stream.read_to_end(&mut answer),
+    )
+    .await
+    .expect("answered once the body timed out")
+    .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        answer.contains(r#""status_code":2000,"status_message":"request body not received within 300 ms""#),
+        "{answer}"
+    );
+    let rows = app
+        .sqlite_column("SELECT outcome || '|' || COALESCE(body, '<none>') FROM inbox")
+        .await;
+    assert_eq!(rows, ["timed_out|<none>"]);
+}
+
