@@ -968,7 +968,9 @@ fn cost(o: &Obj, key: &str, r: &mut Report) -> (Option<Micros>, Option<Micros>) 
     (price.amount("excl_vat", r), price.amount("incl_vat", r))
 }
 
-/// `None` when absent, `Some(empty)` for null; unplaceable periods are refused and dropped.
+/// `None` when absent, `Some(empty)` for null; a period without a start
+/// cannot be placed and is dropped with a warning (only identity and field
+/// types refuse an object, DESIGN.md).
 fn charging_periods(o: &Obj, r: &mut Report) -> Option<Vec<ChargingPeriod>> {
     let periods = o.objects("charging_periods", r)?;
     let parsed = periods
@@ -979,7 +981,11 @@ fn charging_periods(o: &Obj, r: &mut Report) -> Option<Vec<ChargingPeriod>> {
 
 fn charging_period(p: &Obj, r: &mut Report) -> Option<ChargingPeriod> {
     if !p.has("start_date_time") {
-        r.error(p.at("start_date_time"), "missing required field");
+        r.warn(
+            p.at("start_date_time"),
+            "missing required field; charging period dropped",
+        );
+        return None;
     }
     let start = p.time("start_date_time", r);
     p.require_all(&[&["dimensions"]], r);
@@ -2390,7 +2396,7 @@ mod tests {
     }
 
     #[test]
-    fn period_without_start_is_an_error_and_dropped() {
+    fn period_without_start_is_dropped_with_a_warning() {
         let body = json!({"charging_periods": [
             {"dimensions": [{"type": "ENERGY", "volume": 1}]},
             {
@@ -2400,9 +2406,12 @@ mod tests {
         ]});
         let (session, report) = parse_value(body, parse_session, Mode::Patch);
 
-        let e = only_error(&report);
-        assert_eq!(e.path, "$.charging_periods[0].start_date_time");
-        assert_eq!(e.message, "missing required field");
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        assert!(warned(
+            &report,
+            "$.charging_periods[0].start_date_time",
+            "missing required field; charging period dropped"
+        ));
         let periods = session.charging_periods.expect("periods");
         assert_eq!(periods.len(), 1);
         assert_eq!(periods[0].time, Some(Micros(500_000)));

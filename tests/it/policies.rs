@@ -1864,3 +1864,24 @@ async fn a_body_that_does_not_arrive_in_time_is_408() {
     assert_eq!(rows, ["timed_out|<none>"]);
 }
 
+#[tokio::test]
+async fn a_charging_period_without_start_is_dropped_with_a_warning() {
+    let app = TestApp::spawn().await;
+    let body = fixture_with(
+        "greenflux/push_session_put.json",
+        json!({"charging_periods": [
+            {"dimensions": [{"type": "ENERGY", "volume": 1.5}]},
+            period("2021-05-09T09:40:00Z", 2.0),
+        ]}),
+    );
+    let answer = app.push_session("PUT", GF_SESSION, &body).await;
+    assert_answer(&answer, 201, 1000);
+    assert_eq!(period_starts(&app).await, ["2021-05-09T09:40:00Z"]);
+    let warnings = sql(&app, "SELECT warnings FROM inbox ORDER BY id DESC LIMIT 1").await;
+    assert!(
+        warnings.contains(
+            "$.charging_periods[0].start_date_time: missing required field; charging period dropped"
+        ),
+        "{warnings}"
+    );
+}
