@@ -302,11 +302,13 @@ fn note_token_use(receiver: &Receiver, token_pk: i64) {
         return;
     }
     let store = receiver.store.clone();
-    tokio::spawn(async move {
+    // In the request's span, so that its log lines carry the X-Request-ID.
+    let write = async move {
         if let Err(err) = tokens::touch(&store, token_pk).await {
             warn!(token.id = token_pk, error = %err, "cannot record push token use");
         }
-    });
+    };
+    tokio::spawn(write.instrument(tracing::Span::current()));
 }
 
 fn ok(envelope: Envelope) -> Answer {
