@@ -120,6 +120,7 @@ async fn receive(
         evse.uid = tracing::field::Empty,
         session.id = tracing::field::Empty,
         cdr.id = tracing::field::Empty,
+        token.form = tracing::field::Empty,
     );
     async move {
         let (status, envelope, extra) = match handle(&receiver, &exchange, body).await {

@@ -1757,10 +1757,7 @@ async fn nul_in_values_is_removed_and_control_characters_in_ids_are_refused() {
         answer.message(),
         r"url.location_id: control characters are not allowed in an id (found L\n1)"
     );
-    let body = fixture_with(
-        "greenflux/push_location_put.json",
-        json!({"id": "L\u{0}2"}),
-    );
+    let body = fixture_with("greenflux/push_location_put.json", json!({"id": "L\u{0}2"}));
     let answer = app.put_location("L%002", &body).await;
     assert_answer(&answer, 200, 2001);
     let answer = app
@@ -1828,7 +1825,9 @@ async fn a_declared_length_over_the_limit_is_413_before_the_body_is_read() {
     let answer = String::from_utf8_lossy(&answer[..read]);
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     assert!(
-        answer.contains(r#""status_code":2000,"status_message":"request body is over the limit of 1024 bytes""#),
+        answer.contains(
+            r#""status_code":2000,"status_message":"request body is over the limit of 1024 bytes""#
+        ),
         "{answer}"
     );
 }
@@ -1855,7 +1854,9 @@ async fn a_body_that_does_not_arrive_in_time_is_408() {
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(
-        answer.contains(r#""status_code":2000,"status_message":"request body not received within 300 ms""#),
+        answer.contains(
+            r#""status_code":2000,"status_message":"request body not received within 300 ms""#
+        ),
         "{answer}"
     );
     let rows = app

@@ -179,3 +179,35 @@ async fn strictness_follows_the_base_unless_the_token_sets_it() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_token_is_read_raw_and_in_each_base64_form() {
+    let app = TestApp::spawn().await;
+    let secret = "<<??>>-token-1";
+    let party = chargegraph::domain::Party::new("NL", "GFX");
+    chargegraph::store::tokens::insert(
+        &app.state.store,
+        &chargegraph::ocpi::auth::hash_token(secret),
+        None,
+        &[party],
+        false,
+    )
+    .await
+    .unwrap();
+    let path = format!("/ocpi/2.1.1/locations/NL/GFX/{LOCATION}");
+    for sent in [
+        secret,
+        "PDw/Pz4+LXRva2VuLTE=",
+        "PDw/Pz4+LXRva2VuLTE",
+        "PDw_Pz4-LXRva2VuLTE=",
+        "PDw_Pz4-LXRva2VuLTE",
+    ] {
+        let auth = format!("Token {sent}");
+        let answer = app.ocpi_as("GET", &path, None, Some(&auth)).await;
+        assert_eq!((answer.status, answer.code()), (404, 2000), "{sent}");
+    }
+    let answer = app
+        .ocpi_as("GET", &path, None, Some("Token PDw_Pz4-LXRva2VuLTI"))
+        .await;
+    assert_eq!((answer.status, answer.message()), (401, "unknown token"));
+}
