@@ -89,6 +89,14 @@ enum ApiKeyCommand {
         /// The key's id, from `apikey list`.
         id: i64,
     },
+    /// Issue a new secret for a key; the old one keeps working for a grace period.
+    Rotate {
+        /// The key's id, from `apikey list`.
+        id: i64,
+        /// How long the old secret keeps working (e.g. 24h, 30m, 0); token_rotation_grace_secs by default.
+        #[arg(long, value_parser = parse_span)]
+        grace: Option<chrono::Duration>,
+    },
 }
 
 #[derive(Debug, Default, Args)]
@@ -416,6 +424,24 @@ async fn apikey(config: Config, command: ApiKeyCommand) -> anyhow::Result<()> {
                 anyhow::bail!("no API key {id}");
             }
             eprintln!("API key {id} revoked");
+        }
+        ApiKeyCommand::Rotate { id, grace } => {
+            let grace = grace.unwrap_or_else(|| {
+                chrono::Duration::seconds(config.token_rotation_grace_secs as i64)
+            });
+            let secret = auth::new_api_key();
+            let until = Utc::now() + grace;
+            let rotated = api_keys::rotate(&store, id, &hash_token(&secret), until).await?;
+            let Some((new_id, old_until)) = rotated else {
+                anyhow::bail!("no active API key {id} (unknown, revoked or expired)");
+            };
+            eprintln!(
+                "API key {new_id} replaces API key {id}, which keeps working until {} \
+                 (grace {}); the new key is shown only once:",
+                stamp(old_until),
+                span_text(grace)
+            );
+            println!("{secret}");
         }
     }
     Ok(())
