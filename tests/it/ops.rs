@@ -451,3 +451,34 @@ async fn a_graphql_body_over_the_limit_is_a_graphql_payload_too_large_error() {
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     assert!(answer.ends_with(&expected.to_string()), "{answer}");
 }
+
+#[tokio::test]
+async fn readyz_is_503_when_the_database_is_unreachable() {
+    let app = TestApp::spawn().await;
+    let (status, _) = app.get_text("/readyz", &[]).await;
+    assert_eq!(status, 200);
+    match &app.db {
+        // The database goes away under the server, its connections with it.
+        crate::harness::TestDb::Postgres {
+            admin_url, name, ..
+        } => {
+            use sea_orm::ConnectionTrait;
+            let admin = sea_orm::Database::connect(admin_url.as_str())
+                .await
+                .unwrap();
+            let drop = format!("DROP DATABASE {name} WITH (FORCE)");
+            admin.execute_unprepared(&drop).await.unwrap();
+            admin.close().await.unwrap();
+        }
+        // An open SQLite file stays readable after it is removed: close the
+        // server's pool instead, as a failed disk or exhausted handles would.
+        crate::harness::TestDb::Sqlite { .. } => {
+            app.state.store.db().close_by_ref().await.unwrap();
+        }
+    }
+    let (status, body) = app.get_text("/readyz", &[]).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (503, r#"{"status":"database unreachable"}"#)
+    );
+}
