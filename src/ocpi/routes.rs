@@ -305,8 +305,9 @@ fn note_token_use(receiver: &Receiver, token_pk: i64) {
     let store = receiver.store.clone();
     // In the request's span, so that its log lines carry the X-Request-ID.
     let write = async move {
-        if let Err(err) = tokens::touch(&store, token_pk).await {
-            warn!(token.id = token_pk, error = %err, "cannot record push token use");
+        match tokens::touch(&store, token_pk).await {
+            Ok(()) => debug!(token.id = token_pk, "push token use recorded"),
+            Err(err) => warn!(token.id = token_pk, error = %err, "cannot record push token use"),
         }
     };
     tokio::spawn(write.instrument(tracing::Span::current()));

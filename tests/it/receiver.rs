@@ -211,3 +211,60 @@ async fn a_token_is_read_raw_and_in_each_base64_form() {
         .await;
     assert_eq!((answer.status, answer.message()), (401, "unknown token"));
 }
+
+/// Log lines written on this thread, as JSON.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Captured {
+        self.clone()
+    }
+}
+
+// A current-thread runtime: the server's tasks log through this thread's subscriber.
+#[tokio::test(flavor = "current_thread")]
+async fn the_token_usage_writer_logs_in_the_request_span() {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_writer(captured.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let app = TestApp::spawn().await;
+    let path = format!("/ocpi/2.1.1/locations/NL/GFX/{LOCATION}");
+    let response = app
+        .client
+        .get(app.url(&path))
+        .header("Authorization", format!("Token {}", app.token))
+        .header("X-Request-ID", "usage-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 404);
+    let line = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            let text = String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned();
+            if let Some(line) = text.lines().find(|l| l.contains("push token use recorded")) {
+                return line.to_owned();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the usage writer logs");
+    let line: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(line["span"]["request_id"], "usage-42", "{line}");
+}
