@@ -179,6 +179,53 @@ async fn pushes_during_sigterm_are_stored_and_answered_or_refused_and_absent() {
     assert!(!log.contains(&token), "a token was logged");
 }
 
+#[tokio::test]
+async fn the_token_usage_writer_logs_in_the_request_span() {
+    let db = TestDb::create().await;
+    let store = Store::connect(&StoreOptions::new(db.url())).await.unwrap();
+    let token = format!("usage-{}", uuid::Uuid::new_v4().simple());
+    let party = [Party::new("NL", "GFX")];
+    tokens::insert(&store, &hash_token(&token), None, &party, false)
+        .await
+        .unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_chargegraph"))
+        .arg("serve")
+        .env("CHARGEGRAPH_DATABASE_URL", db.url())
+        .env("CHARGEGRAPH_LISTEN", "127.0.0.1:0")
+        .env("CHARGEGRAPH_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info,chargegraph::ocpi::routes=debug")
+        .env_remove("CHARGEGRAPH_CONFIG")
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the binary starts");
+    let (addr, log) = read_log(child.stderr.take().unwrap()).await;
+    let answer = reqwest::Client::new()
+        .get(format!("http://{addr}/ocpi/2.1.1/locations/NL/GFX/NONE"))
+        .header("Authorization", format!("Token {token}"))
+        .header("X-Request-ID", "usage-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 404);
+    let recorded = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let found = log.lock().unwrap().iter().find_map(|l| {
+                let line: Value = serde_json::from_str(l).ok()?;
+                (line["fields"]["message"] == "push token use recorded").then_some(line)
+            });
+            if let Some(line) = found {
+                return line;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the usage writer logs");
+    assert_eq!(recorded["span"]["request_id"], "usage-42", "{recorded}");
+    child.kill().await.unwrap();
+}
+
 /// Waits for the JSON "listening" line; returns the address and the log so far and after.
 async fn read_log(stderr: tokio::process::ChildStderr) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
     let log = Arc::new(Mutex::new(Vec::new()));
