@@ -147,7 +147,7 @@ async fn run_one(
     let caller = Caller {
         token_pk,
         parties: vec![party],
-        strict: false,
+        strictness: Default::default(),
     };
     seed(&state, &caller).await?;
 

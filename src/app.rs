@@ -5,19 +5,20 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::extract::Request;
-use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderName, HeaderValue, Method};
+use axum::middleware::from_fn_with_state;
 use axum::Router;
 use tokio::net::TcpListener;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::{Authenticator, Gate, JwtError};
 use crate::board;
 use crate::config::Config;
 use crate::events::Events;
+use crate::front_door;
 use crate::graphql;
 use crate::ingest::retention::Pruner;
 use crate::limits::RateLimits;
@@ -113,8 +114,10 @@ pub fn router(state: &AppState) -> Router {
         shutdown: state.shutdown.clone(),
         ws: std::sync::Arc::new(state.config.ws_settings()),
     };
+    let body_limit = state.config.graphql_body_limit;
     let graphql = graphql::router(endpoint)
-        .layer(RequestBodyLimitLayer::new(state.config.graphql_body_limit));
+        .layer(RequestBodyLimitLayer::new(body_limit))
+        .layer(from_fn_with_state(body_limit, front_door::body_limit));
     let ops = Ops {
         store: state.store.clone(),
         metrics: state.metrics.clone(),
@@ -135,10 +138,7 @@ pub fn router(state: &AppState) -> Router {
 /// policy and request timeout.
 pub fn front_end(routes: Router, state: &AppState) -> Router {
     let routes = match timeout_of(&state.config) {
-        Some(limit) => routes.layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            limit,
-        )),
+        Some(limit) => routes.layer(from_fn_with_state(limit, front_door::timeout)),
         None => routes,
     };
     match cors(&state.config) {

@@ -13,7 +13,7 @@ use crate::app::{self, AppState};
 use crate::config::Config;
 use crate::domain::{time, Party};
 use crate::events::Events;
-use crate::ocpi::auth::hash_token;
+use crate::ocpi::auth::{hash_token, Strictness};
 use crate::ocpi::replay::{self, Summary};
 use crate::store::inbox::InboxFilter;
 use crate::store::{self, api_keys, tokens, Store};
@@ -89,6 +89,14 @@ enum ApiKeyCommand {
         /// The key's id, from `apikey list`.
         id: i64,
     },
+    /// Issue a new secret for a key; the old one keeps working for a grace period.
+    Rotate {
+        /// The key's id, from `apikey list`.
+        id: i64,
+        /// How long the old secret keeps working (e.g. 24h, 30m, 0); token_rotation_grace_secs by default.
+        #[arg(long, value_parser = parse_span)]
+        grace: Option<chrono::Duration>,
+    },
 }
 
 #[derive(Debug, Default, Args)]
@@ -108,9 +116,14 @@ enum TokenCommand {
         /// A label to recognise the token by.
         #[arg(long)]
         label: Option<String>,
-        /// OCPI 2.2.1 to the letter: refuse a PATCH without last_updated.
-        #[arg(long)]
+        /// OCPI 2.2.1 to the letter under either base: refuse a PATCH without
+        /// last_updated (by default only under /ocpi/2.2.1/).
+        #[arg(long, conflicts_with = "lenient")]
         strict: bool,
+        /// Apply a PATCH without last_updated in arrival order under either
+        /// base (by default only under /ocpi/2.1.1/).
+        #[arg(long)]
+        lenient: bool,
         /// When it stops working: an instant (2027-01-01T00:00:00Z) or a span from now (90d, 12h).
         #[arg(long, value_parser = parse_expiry)]
         expires: Option<DateTime<Utc>>,
@@ -293,13 +306,19 @@ async fn token(config: Config, command: TokenCommand) -> anyhow::Result<()> {
             parties,
             label,
             strict,
+            lenient,
             expires,
         } => {
             let secret = demo::new_token();
+            let strictness = match (strict, lenient) {
+                (true, _) => Strictness::Strict,
+                (_, true) => Strictness::Lenient,
+                _ => Strictness::ByVersion,
+            };
             let new = tokens::NewToken {
                 label,
                 parties: parties.clone(),
-                strict,
+                strictness,
                 expires_at: expires,
             };
             let id = tokens::create(&store, &hash_token(&secret), &new).await?;
@@ -313,7 +332,7 @@ async fn token(config: Config, command: TokenCommand) -> anyhow::Result<()> {
             println!("{secret}");
         }
         TokenCommand::List => {
-            println!("id\tlabel\tparties\tstrict\tcreated\texpires\trevoked\tlast_used");
+            println!("id\tlabel\tparties\tstrictness\tcreated\texpires\trevoked\tlast_used");
             for t in tokens::list(&store).await? {
                 let expires = match (t.expires_at, t.replaced_by) {
                     (Some(at), Some(by)) => format!("{} (rotated to {by})", stamp(at)),
@@ -324,7 +343,7 @@ async fn token(config: Config, command: TokenCommand) -> anyhow::Result<()> {
                     t.id,
                     t.label.as_deref().unwrap_or("-"),
                     names(&t.parties),
-                    t.strict,
+                    t.strictness.as_str(),
                     stamp(t.created_at),
                     optional(t.revoked_at),
                     optional(t.last_used_at),
@@ -405,6 +424,24 @@ async fn apikey(config: Config, command: ApiKeyCommand) -> anyhow::Result<()> {
                 anyhow::bail!("no API key {id}");
             }
             eprintln!("API key {id} revoked");
+        }
+        ApiKeyCommand::Rotate { id, grace } => {
+            let grace = grace.unwrap_or_else(|| {
+                chrono::Duration::seconds(config.token_rotation_grace_secs as i64)
+            });
+            let secret = auth::new_api_key();
+            let until = Utc::now() + grace;
+            let rotated = api_keys::rotate(&store, id, &hash_token(&secret), until).await?;
+            let Some((new_id, old_until)) = rotated else {
+                anyhow::bail!("no active API key {id} (unknown, revoked or expired)");
+            };
+            eprintln!(
+                "API key {new_id} replaces API key {id}, which keeps working until {} \
+                 (grace {}); the new key is shown only once:",
+                stamp(old_until),
+                span_text(grace)
+            );
+            println!("{secret}");
         }
     }
     Ok(())

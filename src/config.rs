@@ -270,8 +270,27 @@ fn redact_value(key: Option<&str>, value: &mut toml::Value) {
     }
 }
 
-/// A URL without its password: `postgres://cg:***@host/db`.
+/// A database URL or DSN without its secrets: the password of the user
+/// info (`postgres://cg:***@host/db`), of a query parameter
+/// (`?password=***`, also `sslpassword`, `pass`, `pwd`), and of a key=value
+/// DSN (`host=db user=cg password=***`).
 pub fn redact_url(url: &str) -> String {
+    let url = redact_userinfo(url);
+    if url.contains("://") {
+        let Some((base, query)) = url.split_once('?') else {
+            return url;
+        };
+        let pairs: Vec<String> = query.split('&').map(redact_pair).collect();
+        return format!("{base}?{}", pairs.join("&"));
+    }
+    if url.contains('=') {
+        let words: Vec<String> = url.split(' ').map(redact_pair).collect();
+        return words.join(" ");
+    }
+    url
+}
+
+fn redact_userinfo(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let userinfo = &url[scheme + 3..at];
@@ -282,6 +301,19 @@ pub fn redact_url(url: &str) -> String {
         }
         _ => url.to_owned(),
     }
+}
+
+/// `key=value` with the value replaced when the key names a password.
+fn redact_pair(pair: &str) -> String {
+    match pair.split_once('=') {
+        Some((key, _)) if is_password_key(key) => format!("{key}=***"),
+        _ => pair.to_owned(),
+    }
+}
+
+fn is_password_key(key: &str) -> bool {
+    let key = key.trim().to_ascii_lowercase();
+    ["password", "sslpassword", "pass", "pwd", "passwd"].contains(&key.as_str())
 }
 
 #[cfg(test)]
@@ -300,6 +332,32 @@ mod tests {
         config.allow_open_graphql = false;
         config.graphql_auth = true;
         assert!(config.check_exposure().is_ok());
+    }
+
+    #[test]
+    fn passwords_in_query_parameters_and_key_value_dsns_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://db/cg?user=cg&password=hunter2&sslmode=require"),
+            "postgres://db/cg?user=cg&password=***&sslmode=require"
+        );
+        assert_eq!(
+            redact_url("postgres://cg:pw@db/cg?sslpassword=k3y"),
+            "postgres://cg:***@db/cg?sslpassword=***"
+        );
+        assert_eq!(
+            redact_url("host=db port=5432 user=cg password=hunter2 dbname=cg"),
+            "host=db port=5432 user=cg password=*** dbname=cg"
+        );
+        assert_eq!(
+            redact_url("sqlite://chargegraph.db?mode=rwc"),
+            "sqlite://chargegraph.db?mode=rwc"
+        );
+        let config = Config {
+            database_url: "postgres://db/cg?password=hunter2".into(),
+            ..Config::default()
+        };
+        let text = config.redacted_toml();
+        assert!(!text.contains("hunter2"), "{text}");
     }
 
     #[test]

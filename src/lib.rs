@@ -9,6 +9,7 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod events;
+pub mod front_door;
 pub mod graphql;
 pub mod ingest;
 pub mod limits;

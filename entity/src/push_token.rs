@@ -13,7 +13,8 @@ pub struct Model {
     /// JSON array of "CC/PTY" strings; the first is the default party.
     #[sea_orm(column_type = "Text")]
     pub parties: String,
-    pub strict: bool,
+    /// `by-version` (strict under 2.2.1 only), `strict` or `lenient`.
+    pub strictness: String,
     pub created_at: DateTimeUtc,
     pub expires_at: Option<DateTimeUtc>,
     pub revoked_at: Option<DateTimeUtc>,

@@ -180,11 +180,16 @@ impl Authenticator {
             return;
         }
         let store = self.inner.store.clone();
-        tokio::spawn(async move {
+        // In the request's span, so that its log lines carry the X-Request-ID.
+        let write = async move {
             if let Err(err) = api_keys::touch(&store, id).await {
                 tracing::warn!(api_key.id = id, error = %err, "cannot record API key use");
             }
-        });
+        };
+        tokio::spawn(tracing::Instrument::instrument(
+            write,
+            tracing::Span::current(),
+        ));
     }
 }
 

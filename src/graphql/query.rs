@@ -89,6 +89,10 @@ pub struct LocationsFilter {
     /// Only locations with a connector of at least this power, in watts:
     /// max_electric_power, else voltage x amperage (x3 for AC_3_PHASE).
     pub min_power: Option<i64>,
+    /// Also expired locations, whose EVSEs are all REMOVED (hidden by
+    /// default, OCPI 2.2.1 Locations).
+    #[graphql(default)]
+    pub include_expired: bool,
 }
 
 /// A point and optionally a radius: locations near it, each with its distance.
@@ -170,6 +174,7 @@ impl LocationsFilter {
             equipment,
             near: None,
             bbox: None,
+            include_expired: self.include_expired,
         }
     }
 }
@@ -350,10 +355,14 @@ async fn location_page(
 // ---------------------------------------------------------------------------
 // Status summary
 
+/// The raw EVSE status of an EVSE that is gone (its history is kept).
+const REMOVED: &str = "REMOVED";
+
 /// EVSE counts per status: the tiles of a status board.
 pub struct StatusSummary {
     filter: LocationFilter,
     counts: Vec<StatusCount>,
+    include_removed: bool,
 }
 
 /// How many EVSEs have one status.
@@ -367,8 +376,11 @@ pub struct StatusCount {
     pub count: i64,
 }
 
-fn status_counts(rows: Vec<(Option<String>, i64)>) -> Vec<StatusCount> {
+/// The counts, without REMOVED EVSEs unless they are asked for (OCPI 2.2.1
+/// Locations: REMOVED hides an EVSE, its history stays readable).
+fn status_counts(rows: Vec<(Option<String>, i64)>, include_removed: bool) -> Vec<StatusCount> {
     rows.into_iter()
+        .filter(|(raw, _)| include_removed || raw.as_deref() != Some(REMOVED))
         .map(|(raw, count)| StatusCount {
             status: raw.as_deref().map(EvseStatus::from_raw),
             status_raw: raw,
@@ -412,7 +424,7 @@ impl StatusSummary {
             |hit: &LocationHit| by_id(hit.row.id),
             |cursor, hit| LocationStatusEdge {
                 cursor,
-                node: LocationStatus(Location(hit.row)),
+                node: LocationStatus(Location(hit.row), self.include_removed),
             },
         );
         Ok(LocationStatusConnection {
@@ -424,7 +436,7 @@ impl StatusSummary {
 }
 
 /// One location's EVSE counts per status.
-pub struct LocationStatus(Location);
+pub struct LocationStatus(Location, bool);
 
 /// One location's EVSE counts per status.
 #[Object]
@@ -433,15 +445,15 @@ impl LocationStatus {
     async fn location(&self) -> &Location {
         &self.0
     }
-    /// All its EVSEs.
+    /// All its EVSEs counted.
     async fn total(&self, ctx: &Context<'_>) -> Result<i64> {
-        let rows = load::<StatusCountsByLocation, _>(ctx, self.0 .0.id).await?;
-        Ok(rows.unwrap_or_default().iter().map(|(_, n)| n).sum())
+        let counts = self.counts(ctx).await?;
+        Ok(counts.iter().map(|c| c.count).sum())
     }
     /// Its EVSEs per raw status present, by raw status.
     async fn counts(&self, ctx: &Context<'_>) -> Result<Vec<StatusCount>> {
         let rows = load::<StatusCountsByLocation, _>(ctx, self.0 .0.id).await?;
-        Ok(status_counts(rows.unwrap_or_default()))
+        Ok(status_counts(rows.unwrap_or_default(), self.1))
     }
 }
 
@@ -654,6 +666,11 @@ impl CoreQuery {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Which locations to count.")] filter: Option<LocationsFilter>,
+        #[graphql(
+            desc = "Also count REMOVED EVSEs (hidden by default).",
+            default
+        )]
+        include_removed: bool,
     ) -> Result<StatusSummary> {
         let filter = filter.unwrap_or_default().into_store(ctx);
         let rows = read::evse_status_counts(store(ctx)?.db(), &filter)
@@ -661,7 +678,8 @@ impl CoreQuery {
             .map_err(internal)?;
         Ok(StatusSummary {
             filter,
-            counts: status_counts(rows),
+            counts: status_counts(rows, include_removed),
+            include_removed,
         })
     }
 

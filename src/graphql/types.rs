@@ -192,10 +192,18 @@ impl Location {
     async fn raw(&self) -> Option<Json<serde_json::Value>> {
         json(Some(&self.0.raw))
     }
-    /// The EVSEs of the location, by arrival (a plain list: a location has few).
-    async fn evses(&self, ctx: &Context<'_>) -> Result<Vec<Evse>> {
+    /// The EVSEs of the location, by arrival (a plain list: a location has
+    /// few). REMOVED EVSEs are left out unless asked for; their status
+    /// history stays readable.
+    async fn evses(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Also the REMOVED EVSEs.", default)] include_removed: bool,
+    ) -> Result<Vec<Evse>> {
         let rows = load::<EvsesByLocation, _>(ctx, self.0.id).await?;
-        Ok(rows.unwrap_or_default().into_iter().map(Evse).collect())
+        let rows = rows.unwrap_or_default().into_iter();
+        let shown = rows.filter(|e| include_removed || e.status.as_deref() != Some("REMOVED"));
+        Ok(shown.map(Evse).collect())
     }
     /// The sessions at this location, by arrival.
     #[graphql(complexity = "super::pagination::weight(first, last, child_complexity)")]

@@ -189,7 +189,7 @@ mod tests {
             caller: Caller {
                 token_pk: 1,
                 parties: vec![Party::new("nl", "gfx")],
-                strict: false,
+                strictness: Default::default(),
             },
             received_at: Timestamp::now(),
             path: String::new(),

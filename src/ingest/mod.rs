@@ -350,7 +350,8 @@ pub(crate) fn require_party(
 }
 
 /// OCPI 2.2.1 requires last_updated in every PATCH; GreenFlux's 2.1.1 EVSE
-/// PATCH has none, so it applies in arrival order unless the token is strict.
+/// PATCH has none, so it applies in arrival order unless the token's
+/// strictness, for this URL's version, says otherwise.
 pub(crate) fn check_patch_stamp(
     ctx: &mut Ctx<'_>,
     body: &serde_json::Map<String, Value>,
@@ -358,7 +359,7 @@ pub(crate) fn check_patch_stamp(
     if body.get("last_updated").is_some_and(|v| !v.is_null()) {
         return Ok(());
     }
-    if ctx.push.caller.strict {
+    if ctx.push.caller.strictness.is_strict(ctx.push.version) {
         return Err(IngestError::Invalid(
             "$.last_updated: required in a PATCH (strict mode)".into(),
         ));

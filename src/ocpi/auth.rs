@@ -16,8 +16,53 @@ pub struct Caller {
     pub token_pk: i64,
     /// Parties this token may write; the first is the default.
     pub parties: Vec<Party>,
-    /// 2.2.1 to the letter: a PATCH without last_updated is refused.
-    pub strict: bool,
+    /// When a PATCH without last_updated is refused.
+    pub strictness: Strictness,
+}
+
+/// How strictly a token's pushes are held to OCPI 2.2.1: whether a PATCH
+/// without `last_updated` is refused (2001) or applied in arrival order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Strictness {
+    /// Strict under `/ocpi/2.2.1/`, lenient under `/ocpi/2.1.1/` (the
+    /// default: 2.1.1 has no last_updated rule, GreenFlux pushes 2.1.1).
+    #[default]
+    ByVersion,
+    /// Strict under either base (`token add --strict`).
+    Strict,
+    /// Lenient under either base (`token add --lenient`).
+    Lenient,
+}
+
+impl Strictness {
+    /// Whether a PATCH under this URL version must carry last_updated.
+    pub fn is_strict(self, version: &str) -> bool {
+        match self {
+            Strictness::ByVersion => version != "2.1.1",
+            Strictness::Strict => true,
+            Strictness::Lenient => false,
+        }
+    }
+
+    /// The stored and listed name: `by-version`, `strict` or `lenient`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strictness::ByVersion => "by-version",
+            Strictness::Strict => "strict",
+            Strictness::Lenient => "lenient",
+        }
+    }
+
+    /// Reads a stored name; `None` for anything else.
+    pub fn parse(name: &str) -> Option<Strictness> {
+        [
+            Strictness::ByVersion,
+            Strictness::Strict,
+            Strictness::Lenient,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == name)
+    }
 }
 
 impl Caller {
@@ -41,13 +86,25 @@ pub fn hash_token(token: &str) -> String {
 /// (OCPI 2.2.1 requires base64; 2.1.1 peers such as GreenFlux send it raw).
 /// An expired or revoked token is told apart from an unknown one, so that a
 /// CPO's operator sees at once why its pushes stopped.
+///
+/// The form that matched (never the token) is recorded on the request span
+/// as `token.form` and in a debug line.
 pub async fn authenticate(store: &Store, headers: &HeaderMap) -> Result<Caller, OcpiError> {
     let token = credentials(headers)?;
     let mut found = tokens::lookup(store, &hash_token(token)).await?;
+    let mut form = "raw";
     if matches!(found, Lookup::Unknown) {
-        if let Some(decoded) = decode_base64(token) {
+        for (name, decoded) in decodings(token) {
             found = tokens::lookup(store, &hash_token(&decoded)).await?;
+            if !matches!(found, Lookup::Unknown) {
+                form = name;
+                break;
+            }
         }
+    }
+    if !matches!(found, Lookup::Unknown) {
+        tracing::Span::current().record("token.form", form);
+        tracing::debug!(token.form = form, "push token recognised");
     }
     match found {
         Lookup::Active(caller) => Ok(caller),
@@ -80,11 +137,31 @@ fn credentials(headers: &HeaderMap) -> Result<&str, OcpiError> {
     Ok(token)
 }
 
-fn decode_base64(token: &str) -> Option<String> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(token)
-        .ok()?;
-    String::from_utf8(bytes).ok()
+/// The base64 readings of a token, each named by its form: standard padded
+/// (RFC 4648 §4, what OCPI 2.2 asks for), then unpadded, then the URL-safe
+/// alphabet (§5) padded and unpadded, as peers send them.
+fn decodings(token: &str) -> Vec<(&'static str, String)> {
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    let engines: [(&str, &base64::engine::GeneralPurpose); 4] = [
+        ("base64", &STANDARD),
+        ("base64-unpadded", &STANDARD_NO_PAD),
+        ("base64url", &URL_SAFE),
+        ("base64url-unpadded", &URL_SAFE_NO_PAD),
+    ];
+    let mut seen = Vec::new();
+    for (name, engine) in engines {
+        let Some(text) = engine
+            .decode(token)
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+        else {
+            continue;
+        };
+        if text != token && !seen.iter().any(|(_, t)| *t == text) {
+            seen.push((name, text));
+        }
+    }
+    seen
 }
 
 #[cfg(test)]
@@ -101,10 +178,29 @@ mod tests {
     }
 
     #[test]
-    fn decodes_base64_of_the_token() {
+    fn strictness_follows_the_base_unless_set() {
+        assert!(Strictness::ByVersion.is_strict("2.2.1"));
+        assert!(!Strictness::ByVersion.is_strict("2.1.1"));
+        assert!(Strictness::Strict.is_strict("2.1.1"));
+        assert!(!Strictness::Lenient.is_strict("2.2.1"));
+        assert_eq!(Strictness::parse("by-version"), Some(Strictness::ByVersion));
+        assert_eq!(Strictness::parse("true"), None);
+    }
+
+    #[test]
+    fn decodes_each_base64_form_of_the_token() {
+        let forms = |t: &str| -> Vec<(&str, String)> { decodings(t) };
         assert_eq!(
-            decode_base64("ZXhhbXBsZS10b2tlbg==").unwrap(),
-            "example-token"
+            forms("ZXhhbXBsZS10b2tlbg=="),
+            [("base64", "example-token".to_owned())]
         );
+        assert_eq!(
+            forms("ZXhhbXBsZS10b2tlbg"),
+            [("base64-unpadded", "example-token".to_owned())]
+        );
+        // "<<??>>" has a '+' and a '/' in standard base64.
+        assert_eq!(forms("PDw/Pz4+"), [("base64", "<<??>>".to_owned())]);
+        assert_eq!(forms("PDw_Pz4-"), [("base64url", "<<??>>".to_owned())]);
+        assert_eq!(forms("not base64!"), []);
     }
 }

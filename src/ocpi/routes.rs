@@ -120,6 +120,7 @@ async fn receive(
         evse.uid = tracing::field::Empty,
         session.id = tracing::field::Empty,
         cdr.id = tracing::field::Empty,
+        token.form = tracing::field::Empty,
     );
     async move {
         let (status, envelope, extra) = match handle(&receiver, &exchange, body).await {
@@ -183,26 +184,30 @@ fn count(
 type Answer = (StatusCode, Envelope, Option<(HeaderName, HeaderValue)>);
 
 async fn handle(receiver: &Receiver, ex: &Exchange, body: Body) -> Result<Answer, OcpiError> {
-    let target = match Target::parse(&ex.method, &ex.path) {
-        Ok(target) => target,
-        Err(err) => {
-            record(receiver, ex, None, None, &err, None).await;
-            return Err(err);
-        }
-    };
+    let target = Target::parse(&ex.method, &ex.path);
+    // Authenticate before anything is written: a caller without valid
+    // credentials is limited and, where the URL names no endpoint, leaves no
+    // inbox row (DESIGN.md: nobody fills the database without a token).
     let caller = match auth::authenticate(&receiver.store, &ex.headers).await {
         Ok(caller) => caller,
         Err(err @ OcpiError::Unauthorized(_)) => {
-            // A flood without valid credentials is answered 429 and, so that
-            // it cannot fill the database, not written to the inbox.
             if !receiver.limits.allow_anonymous(ex.client_ip) {
                 receiver.metrics.rate_limited("ocpi");
                 return Err(OcpiError::RateLimited);
             }
-            record(receiver, ex, Some(&target), None, &err, None).await;
+            if let Ok(target) = &target {
+                record(receiver, ex, Some(target), None, &err, None).await;
+            }
             return Err(err);
         }
         Err(err) => return Err(err),
+    };
+    let target = match target {
+        Ok(target) => target,
+        Err(err) => {
+            record(receiver, ex, None, Some(&caller), &err, None).await;
+            return Err(err);
+        }
     };
     note_token_use(receiver, caller.token_pk);
     let read = read_body(body, &ex.headers, receiver.body_limit);
@@ -221,6 +226,7 @@ async fn handle(receiver: &Receiver, ex: &Exchange, body: Body) -> Result<Answer
         Target::Versions => Ok(ok(versions(receiver, ex))),
         Target::VersionDetails(version) => Ok(ok(version_details(receiver, ex, version))),
         Target::Object { module, ids, .. } if ex.method == Method::GET => {
+            check_url_ids(module, &ids)?;
             let data = get_object(receiver, &caller, module, &ids).await?;
             Ok(ok(Envelope::success(Some(data), "ok")))
         }
@@ -230,6 +236,39 @@ async fn handle(receiver: &Receiver, ex: &Exchange, body: Body) -> Result<Answer
             ids,
         } => push(receiver, ex, caller, version, module, ids, bytes).await,
     }
+}
+
+/// The names of a module's URL id segments, for messages.
+fn segment_names(module: Module) -> &'static [&'static str] {
+    match module {
+        Module::Locations => &[
+            "country_code",
+            "party_id",
+            "location_id",
+            "evse_uid",
+            "connector_id",
+        ],
+        Module::Sessions => &["country_code", "party_id", "session_id"],
+        Module::Cdrs => &["country_code", "party_id", "cdr_id"],
+        Module::Tariffs => &["country_code", "party_id", "tariff_id"],
+        Module::Notifications => &["notification_id"],
+    }
+}
+
+/// Refuses URL ids with control characters (OCPI CiString is printable
+/// ASCII; PostgreSQL text cannot hold NUL at all): 2001, naming the segment.
+fn check_url_ids(module: Module, ids: &[String]) -> Result<(), OcpiError> {
+    let names = segment_names(module);
+    for (i, id) in ids.iter().enumerate() {
+        if id.chars().any(char::is_control) {
+            let name = names.get(i).copied().unwrap_or("id");
+            return Err(OcpiError::Invalid(format!(
+                "url.{name}: control characters are not allowed in an id (found {})",
+                id.escape_debug()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Puts the pushed object's ids on the request span (STYLE.md field names).
@@ -264,11 +303,14 @@ fn note_token_use(receiver: &Receiver, token_pk: i64) {
         return;
     }
     let store = receiver.store.clone();
-    tokio::spawn(async move {
-        if let Err(err) = tokens::touch(&store, token_pk).await {
-            warn!(token.id = token_pk, error = %err, "cannot record push token use");
+    // In the request's span, so that its log lines carry the X-Request-ID.
+    let write = async move {
+        match tokens::touch(&store, token_pk).await {
+            Ok(()) => debug!(token.id = token_pk, "push token use recorded"),
+            Err(err) => warn!(token.id = token_pk, error = %err, "cannot record push token use"),
         }
-    });
+    };
+    tokio::spawn(write.instrument(tracing::Span::current()));
 }
 
 fn ok(envelope: Envelope) -> Answer {
@@ -290,7 +332,8 @@ async fn push(
         module,
         ids: ids.clone(),
     };
-    let body = match push_body(&ex.method, &bytes) {
+    let body = check_url_ids(module, &ids).and_then(|()| push_body(&ex.method, &bytes));
+    let body = match body {
         Ok(body) => body,
         Err(err) => {
             record(

@@ -968,7 +968,9 @@ fn cost(o: &Obj, key: &str, r: &mut Report) -> (Option<Micros>, Option<Micros>) 
     (price.amount("excl_vat", r), price.amount("incl_vat", r))
 }
 
-/// `None` when absent, `Some(empty)` for null; unplaceable periods are refused and dropped.
+/// `None` when absent, `Some(empty)` for null; a period without a start
+/// cannot be placed and is dropped with a warning (only identity and field
+/// types refuse an object, DESIGN.md).
 fn charging_periods(o: &Obj, r: &mut Report) -> Option<Vec<ChargingPeriod>> {
     let periods = o.objects("charging_periods", r)?;
     let parsed = periods
@@ -979,7 +981,11 @@ fn charging_periods(o: &Obj, r: &mut Report) -> Option<Vec<ChargingPeriod>> {
 
 fn charging_period(p: &Obj, r: &mut Report) -> Option<ChargingPeriod> {
     if !p.has("start_date_time") {
-        r.error(p.at("start_date_time"), "missing required field");
+        r.warn(
+            p.at("start_date_time"),
+            "missing required field; charging period dropped",
+        );
+        return None;
     }
     let start = p.time("start_date_time", r);
     p.require_all(&[&["dimensions"]], r);
@@ -1222,7 +1228,7 @@ impl<'a> Obj<'a> {
     /// An id, kept whole with a warning when it is longer than the spec allows.
     fn id(&self, key: &str, max: usize, r: &mut Report) -> Option<String> {
         let (path, v) = self.get(key, r)?;
-        let id = to_text(&path, v, r)?;
+        let id = to_identity(&path, v, r)?;
         let chars = id.chars().count();
         if chars > max {
             r.warn(
@@ -1236,7 +1242,7 @@ impl<'a> Obj<'a> {
     /// A country, party or currency code, with a warning when it has the wrong shape.
     fn code_text(&self, key: &str, len: usize, r: &mut Report) -> Option<String> {
         let (path, v) = self.get(key, r)?;
-        let code = to_text(&path, v, r)?;
+        let code = to_identity(&path, v, r)?;
         if code.len() != len || !code.bytes().all(|b| b.is_ascii_alphanumeric()) {
             r.warn(
                 &path,
@@ -1341,10 +1347,16 @@ fn entries<'v>(path: &str, list: &'v [Value], r: &mut Report) -> Vec<(String, &'
     kept
 }
 
-/// A string; a number or boolean is kept as its text with a warning.
+/// A string; a number or boolean is kept as its text with a warning. NUL
+/// characters are removed with a warning: no database text column holds
+/// them (the stored raw JSON keeps them, escaped).
 fn to_text(path: &str, v: &Value, r: &mut Report) -> Option<String> {
     match v {
         Value::Null => None,
+        Value::String(s) if s.contains('\0') => {
+            r.warn(path, "NUL characters removed");
+            Some(s.replace('\0', ""))
+        }
         Value::String(s) => Some(s.clone()),
         Value::Number(_) | Value::Bool(_) => {
             r.warn(
@@ -1358,6 +1370,24 @@ fn to_text(path: &str, v: &Value, r: &mut Report) -> Option<String> {
             None
         }
     }
+}
+
+/// An id or code: as [`to_text`], but control characters (NUL, CR, LF,
+/// TAB, ...) are refused, never removed: the object's identity is not guessed.
+fn to_identity(path: &str, v: &Value, r: &mut Report) -> Option<String> {
+    if let Value::String(s) = v {
+        if s.chars().any(char::is_control) {
+            r.error(
+                path,
+                format!(
+                    "control characters are not allowed in an id, found {}",
+                    echo(s)
+                ),
+            );
+            return None;
+        }
+    }
+    to_text(path, v, r)
 }
 
 /// A boolean; "true"/"false" in any case are accepted with a warning (GreenFlux `publish`).
@@ -2366,7 +2396,7 @@ mod tests {
     }
 
     #[test]
-    fn period_without_start_is_an_error_and_dropped() {
+    fn period_without_start_is_dropped_with_a_warning() {
         let body = json!({"charging_periods": [
             {"dimensions": [{"type": "ENERGY", "volume": 1}]},
             {
@@ -2376,12 +2406,32 @@ mod tests {
         ]});
         let (session, report) = parse_value(body, parse_session, Mode::Patch);
 
-        let e = only_error(&report);
-        assert_eq!(e.path, "$.charging_periods[0].start_date_time");
-        assert_eq!(e.message, "missing required field");
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        assert!(warned(
+            &report,
+            "$.charging_periods[0].start_date_time",
+            "missing required field; charging period dropped"
+        ));
         let periods = session.charging_periods.expect("periods");
         assert_eq!(periods.len(), 1);
         assert_eq!(periods[0].time, Some(Micros(500_000)));
+    }
+
+    #[test]
+    fn nul_is_removed_from_values_and_refused_in_ids() {
+        let body = json!({"id": "L1", "name": "Gent\0Zuid", "city": "Gent"});
+        let (location, report) = parse_value(body, parse_location, Mode::Patch);
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        assert_eq!(location.name.as_deref(), Some("GentZuid"));
+        assert!(warned(&report, "$.name", "NUL characters removed"));
+
+        let body = json!({"id": "L\u{0}1", "evses": [{"uid": "E\n1"}]});
+        let (_, report) = parse_value(body, parse_location, Mode::Patch);
+        assert_eq!(paths(&report.errors), ["$.id", "$.evses[0].uid"]);
+        assert_eq!(
+            report.errors[0].message,
+            r#"control characters are not allowed in an id, found "L\01""#
+        );
     }
 
     #[test]

@@ -128,6 +128,45 @@ pub async fn revoke(store: &Store, id: i64) -> Result<bool, StoreError> {
     Ok(true)
 }
 
+/// Issues a key in place of `id`, with the same label, parties, operator
+/// role and expiry, under `new_hash`; the old one keeps working until
+/// `old_valid_until` (or its own earlier expiry). Returns the new key's id
+/// and when the old one stops; `None` when `id` is unknown, revoked or expired.
+pub async fn rotate(
+    store: &Store,
+    id: i64,
+    new_hash: &str,
+    old_valid_until: DateTime<Utc>,
+) -> Result<Option<(i64, DateTime<Utc>)>, StoreError> {
+    let write = store.begin_write().await?;
+    let Some(old) = api_key::Entity::find_by_id(id).one(&write.txn).await? else {
+        return Ok(None);
+    };
+    if old.revoked_at.is_some() || old.expires_at.is_some_and(|at| at <= Utc::now()) {
+        return Ok(None);
+    }
+    let new = api_key::ActiveModel {
+        key_hash: Set(new_hash.to_owned()),
+        label: Set(old.label.clone()),
+        parties: Set(old.parties.clone()),
+        operator: Set(old.operator),
+        created_at: Set(Timestamp::now().as_datetime()),
+        expires_at: Set(old.expires_at),
+        revoked_at: Set(None),
+        last_used_at: Set(None),
+        ..Default::default()
+    };
+    let new_id = new.insert(&write.txn).await?.id;
+    let until = old
+        .expires_at
+        .map_or(old_valid_until, |at| at.min(old_valid_until));
+    let mut old = old.into_active_model();
+    old.expires_at = Set(Some(until));
+    old.update(&write.txn).await?;
+    write.commit().await?;
+    Ok(Some((new_id, until)))
+}
+
 /// Records that a key authenticated a request now.
 pub async fn touch(store: &Store, id: i64) -> Result<(), StoreError> {
     let row = api_key::ActiveModel {

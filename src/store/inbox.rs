@@ -60,6 +60,7 @@ pub async fn insert(
     received_at: Timestamp,
     row: InboxRow,
 ) -> Result<i64, StoreError> {
+    let row = storable_row(row);
     let warnings = serde_json::to_string(&row.warnings).unwrap_or_else(|_| "[]".into());
     let model = inbox::ActiveModel {
         received_at: Set(received_at.as_datetime()),
@@ -91,6 +92,33 @@ pub async fn insert(
             .await?;
     }
     Ok(id)
+}
+
+/// Text as a column can hold it: PostgreSQL text refuses NUL, so each NUL
+/// is written as the JSON escape `\u0000` (a raw body keeps its meaning).
+fn storable(text: String) -> String {
+    if text.contains('\0') {
+        text.replace('\0', "\\u0000")
+    } else {
+        text
+    }
+}
+
+/// The row with every text field storable (ids from a URL's `%00`, a body
+/// that is not JSON, messages quoting either).
+fn storable_row(row: InboxRow) -> InboxRow {
+    let opt = |text: Option<String>| text.map(storable);
+    InboxRow {
+        path: storable(row.path),
+        country_code: opt(row.country_code),
+        party_id: opt(row.party_id),
+        object_id: opt(row.object_id),
+        request_id: opt(row.request_id),
+        message: storable(row.message),
+        warnings: row.warnings.into_iter().map(storable).collect(),
+        body: opt(row.body),
+        ..row
+    }
 }
 
 /// Sets the final outcome of an accepted push's inbox row.

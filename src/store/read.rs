@@ -8,7 +8,9 @@
 use std::hash::{Hash, Hasher};
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, LikeExpr, Query, SimpleExpr};
+use sea_orm::sea_query::{
+    Alias, Asterisk, Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement, SimpleExpr,
+};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, Order, PaginatorTrait,
     QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, Select,
@@ -563,6 +565,21 @@ pub struct LocationFilter {
     pub near: Option<Near>,
     /// A box of coordinates.
     pub bbox: Option<BoundingBox>,
+    /// Also expired locations: those whose EVSEs are all REMOVED.
+    pub include_expired: bool,
+}
+
+/// The locations that have EVSEs, all of them REMOVED: expired (OCPI 2.2.1
+/// Locations, "a Location with no valid EVSE is considered expired").
+fn expired_locations() -> SelectStatement {
+    Query::select()
+        .column(evse::Column::LocationPk)
+        .from(evse::Entity)
+        .group_by_col(evse::Column::LocationPk)
+        .and_having(Expr::cust(
+            "SUM(CASE WHEN evse.status = 'REMOVED' THEN 0 ELSE 1 END) = 0",
+        ))
+        .to_owned()
 }
 
 impl LocationFilter {
@@ -571,6 +588,9 @@ impl LocationFilter {
             location::Column::CountryCodeKey,
             location::Column::PartyIdKey,
         );
+        if !self.include_expired {
+            cond = cond.add(location::Column::Id.not_in_subquery(expired_locations()));
+        }
         if let Some(party) = &self.party_id {
             cond = cond.add(location::Column::PartyIdKey.eq(party.to_uppercase()));
         }

@@ -11,7 +11,7 @@ use sea_orm::{
 
 use super::{Store, StoreError};
 use crate::domain::{Party, Timestamp};
-use crate::ocpi::auth::Caller;
+use crate::ocpi::auth::{Caller, Strictness};
 
 /// A token as listed by `chargegraph token list` (never the secret).
 #[derive(Debug, Clone)]
@@ -22,8 +22,8 @@ pub struct TokenInfo {
     pub label: Option<String>,
     /// Parties it may write.
     pub parties: Vec<Party>,
-    /// Strict 2.2.1 mode.
-    pub strict: bool,
+    /// When a PATCH without last_updated is refused.
+    pub strictness: Strictness,
     /// Whether it was revoked.
     pub revoked: bool,
     /// When it was created.
@@ -45,8 +45,8 @@ pub struct NewToken {
     pub label: Option<String>,
     /// Parties it may write; the first is the default.
     pub parties: Vec<Party>,
-    /// Strict 2.2.1 mode.
-    pub strict: bool,
+    /// When a PATCH without last_updated is refused.
+    pub strictness: Strictness,
     /// When it stops working, if ever.
     pub expires_at: Option<DateTime<Utc>>,
 }
@@ -64,7 +64,8 @@ pub enum Lookup {
     Unknown,
 }
 
-/// Stores a new token by its hash.
+/// Stores a new token by its hash: `strict` for always strict, else
+/// strict under 2.2.1 only (the default).
 pub async fn insert(
     store: &Store,
     token_hash: &str,
@@ -75,7 +76,11 @@ pub async fn insert(
     let token = NewToken {
         label,
         parties: parties.to_vec(),
-        strict,
+        strictness: if strict {
+            Strictness::Strict
+        } else {
+            Strictness::ByVersion
+        },
         expires_at: None,
     };
     create(store, token_hash, &token).await
@@ -88,7 +93,7 @@ pub async fn create(store: &Store, token_hash: &str, token: &NewToken) -> Result
         token_hash: Set(token_hash.to_owned()),
         label: Set(token.label.clone()),
         parties: Set(serde_json::to_string(&parties).unwrap_or_else(|_| "[]".into())),
-        strict: Set(token.strict),
+        strictness: Set(token.strictness.as_str().to_owned()),
         created_at: Set(Timestamp::now().as_datetime()),
         expires_at: Set(token.expires_at),
         revoked_at: Set(None),
@@ -129,7 +134,7 @@ pub async fn lookup(store: &Store, token_hash: &str) -> Result<Lookup, StoreErro
     let caller = Caller {
         token_pk: row.id,
         parties: parties_of(&row)?,
-        strict: row.strict,
+        strictness: strictness_of(&row)?,
     };
     store.tokens.put(token_hash, &caller, row.expires_at);
     Ok(Lookup::Active(caller))
@@ -152,7 +157,7 @@ pub async fn caller_by_pk(store: &Store, token_pk: i64) -> Result<Option<Caller>
     Ok(Some(Caller {
         token_pk: row.id,
         parties: parties_of(&row)?,
-        strict: row.strict,
+        strictness: strictness_of(&row)?,
     }))
 }
 
@@ -217,7 +222,7 @@ pub async fn rotate(
         token_hash: Set(new_hash.to_owned()),
         label: Set(old.label.clone()),
         parties: Set(old.parties.clone()),
-        strict: Set(old.strict),
+        strictness: Set(old.strictness.clone()),
         created_at: Set(Timestamp::now().as_datetime()),
         expires_at: Set(old.expires_at),
         revoked_at: Set(None),
@@ -255,7 +260,7 @@ fn info(row: &push_token::Model) -> Result<TokenInfo, StoreError> {
         id: row.id,
         label: row.label.clone(),
         parties: parties_of(row)?,
-        strict: row.strict,
+        strictness: strictness_of(row)?,
         revoked: row.revoked_at.is_some(),
         created_at: row.created_at,
         expires_at: row.expires_at,
@@ -268,6 +273,15 @@ fn info(row: &push_token::Model) -> Result<TokenInfo, StoreError> {
 fn parties_of(row: &push_token::Model) -> Result<Vec<Party>, StoreError> {
     parse_parties(&row.parties)
         .map_err(|e| StoreError::Corrupt(format!("push_token {}: {e}", row.id)))
+}
+
+fn strictness_of(row: &push_token::Model) -> Result<Strictness, StoreError> {
+    Strictness::parse(&row.strictness).ok_or_else(|| {
+        StoreError::Corrupt(format!(
+            "push_token {}: strictness {:?}",
+            row.id, row.strictness
+        ))
+    })
 }
 
 /// Reads a stored JSON list of "CC/PTY" names.

@@ -68,10 +68,10 @@ async fn tokens_are_added_listed_rotated_and_revoked_without_echoing_secrets() {
     let lines: Vec<&str> = list.lines().collect();
     assert_eq!(
         lines[0],
-        "id\tlabel\tparties\tstrict\tcreated\texpires\trevoked\tlast_used"
+        "id\tlabel\tparties\tstrictness\tcreated\texpires\trevoked\tlast_used"
     );
     let row: Vec<&str> = lines[2].split('\t').collect();
-    assert_eq!(row[..4], ["2", "gfx-prod", "NL/GFX", "true"]);
+    assert_eq!(row[..4], ["2", "gfx-prod", "NL/GFX", "strict"]);
     assert_ne!(row[5], "-", "expiry shown");
     assert_eq!(row[6], "-", "not revoked");
 

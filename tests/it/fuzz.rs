@@ -1,5 +1,6 @@
 //! Structure-aware fuzzing of the receiver: every fixture body with each field
-//! dropped, nulled and retyped in turn, plus a seeded random sample of
+//! dropped, nulled, retyped and given a NUL character in turn, each URL
+//! with a `%00` in its last id, plus a seeded random sample of
 //! combinations. No answer may be a 5xx, every answer is an envelope, and the
 //! server keeps serving.
 
@@ -183,6 +184,16 @@ enum Mutation {
     Drop,
     Null,
     Retype,
+    /// A NUL character inside a string (PostgreSQL text cannot hold one).
+    Nul,
+}
+
+/// The value with a NUL inside: a string keeps its text around it.
+fn with_nul(value: &Value) -> Value {
+    match value {
+        Value::String(s) => json!(format!("{s}\u{0}x")),
+        _ => json!("a\u{0}b"),
+    }
 }
 
 /// A value of another JSON type than `value`.
@@ -215,9 +226,12 @@ fn mutate(root: &mut Value, path: &[Step], mutation: Mutation) -> bool {
         (Value::Object(map), Step::Key(k)) => match mutation {
             Mutation::Drop => map.remove(k).is_some(),
             Mutation::Null => map.insert(k.clone(), Value::Null).is_some(),
-            Mutation::Retype => match map.get_mut(k) {
+            Mutation::Retype | Mutation::Nul => match map.get_mut(k) {
                 Some(v) => {
-                    *v = retyped(v);
+                    *v = match mutation {
+                        Mutation::Nul => with_nul(v),
+                        _ => retyped(v),
+                    };
                     true
                 }
                 None => false,
@@ -230,6 +244,7 @@ fn mutate(root: &mut Value, path: &[Step], mutation: Mutation) -> bool {
                 }
                 Mutation::Null => list[*i] = Value::Null,
                 Mutation::Retype => list[*i] = retyped(&list[*i]),
+                Mutation::Nul => list[*i] = with_nul(&list[*i]),
             }
             true
         }
@@ -239,7 +254,8 @@ fn mutate(root: &mut Value, path: &[Step], mutation: Mutation) -> bool {
 
 async fn send_and_check(app: &TestApp, method: &str, url: &str, body: &Value) {
     let text = body.to_string();
-    let answer = app.ocpi(method, url, Some(&text)).await;
+    let sent = (!body.is_null()).then_some(text.as_str());
+    let answer = app.ocpi(method, url, sent).await;
     assert!(
         answer.status < 500,
         "{method} {url} {text}: {:?}",
@@ -265,10 +281,19 @@ async fn mutated_fixtures_never_get_a_5xx_and_always_an_envelope() {
         .add_token(&["NL/GFX", "BE/BEC", "NL/STK", "DE/ALL"], false)
         .await;
     let mut rng = StdRng::seed_from_u64(0x0C91);
-    let mutations = [Mutation::Drop, Mutation::Null, Mutation::Retype];
+    let mutations = [
+        Mutation::Drop,
+        Mutation::Null,
+        Mutation::Retype,
+        Mutation::Nul,
+    ];
     for (file, method, url) in TARGETS {
         let original: Value = serde_json::from_str(&fixture(file)).expect("fixture is JSON");
         send_and_check(&app, method, url, &original).await;
+        if !url.ends_with("/cdrs") {
+            send_and_check(&app, method, &format!("{url}%00"), &original).await;
+            send_and_check(&app, "GET", &format!("{url}%00"), &Value::Null).await;
+        }
         let mut all = Vec::new();
         paths(&original, &mut Vec::new(), &mut all);
         for path in &all {
@@ -283,7 +308,8 @@ async fn mutated_fixtures_never_get_a_5xx_and_always_an_envelope() {
             let mut body = original.clone();
             for _ in 0..rng.gen_range(2..6) {
                 let path = &all[rng.gen_range(0..all.len())];
-                mutate(&mut body, path, mutations[rng.gen_range(0..3)]);
+                let mutation = mutations[rng.gen_range(0..mutations.len())];
+                mutate(&mut body, path, mutation);
             }
             send_and_check(&app, method, url, &body).await;
         }

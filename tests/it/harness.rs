@@ -270,6 +270,24 @@ impl TestApp {
         secret
     }
 
+    /// Adds a token of the given strictness and returns its secret.
+    pub async fn add_token_with(
+        &self,
+        parties: &[&str],
+        strictness: chargegraph::ocpi::auth::Strictness,
+    ) -> String {
+        let secret = format!("token-{}", uuid::Uuid::new_v4().simple());
+        let token = tokens::NewToken {
+            parties: parties.iter().map(|p| Party::parse(p).unwrap()).collect(),
+            strictness,
+            ..Default::default()
+        };
+        tokens::create(&self.state.store, &hash_token(&secret), &token)
+            .await
+            .unwrap();
+        secret
+    }
+
     /// The full URL of a path.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)

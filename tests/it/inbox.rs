@@ -538,3 +538,90 @@ async fn a_push_that_failed_on_our_side_is_kept_and_replayed_after_the_fix() {
         .await;
     assert_eq!(stored.body["data"]["name"], "Gent Zuid");
 }
+
+/// Writes one rejected push row, as the store does, received `age` ago.
+async fn rejected_row(app: &TestApp, age: chrono::Duration, module: &str, path: &str) {
+    let token_pk: i64 = app
+        .sqlite_column("SELECT CAST(MIN(id) AS TEXT) FROM push_token")
+        .await[0]
+        .parse()
+        .unwrap();
+    let segments: Vec<&str> = path.split('/').collect();
+    let row = InboxRow {
+        source: "push".into(),
+        method: "PUT".into(),
+        path: path.into(),
+        version: Some(segments[2].into()),
+        module: Some(module.into()),
+        country_code: Some(segments[4].into()),
+        party_id: Some(segments[5].into()),
+        object_id: Some(segments[6].into()),
+        token_pk: Some(token_pk),
+        http_status: 200,
+        status_code: 2001,
+        outcome: "rejected".into(),
+        message: "$.id: missing".into(),
+        body: Some("{}".into()),
+        ..InboxRow::default()
+    };
+    let write = app.state.store.begin_write().await.unwrap();
+    let at = Timestamp::from_datetime(Utc::now() - age);
+    inbox::insert(&write.txn, at, row).await.unwrap();
+    write.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn replay_until_module_and_party_each_narrow_the_rows_on_the_command_line() {
+    let app = TestApp::spawn().await;
+    let hours = chrono::Duration::hours;
+    rejected_row(&app, hours(3), "sessions", "/ocpi/2.1.1/sessions/NL/GFX/A").await;
+    rejected_row(
+        &app,
+        hours(2),
+        "locations",
+        "/ocpi/2.1.1/locations/NL/GFX/B",
+    )
+    .await;
+    rejected_row(&app, hours(1), "sessions", "/ocpi/2.2.1/sessions/BE/BEC/C").await;
+    let [a, b, c] = inbox_ids(&app).await[..] else {
+        panic!("three inbox rows expected");
+    };
+    let since = (Utc::now() - hours(4)).to_rfc3339();
+    let until = (Utc::now() - chrono::Duration::minutes(90)).to_rfc3339();
+    let dry_run = |extra: &[&str]| -> Vec<String> {
+        let base = ["replay", "--since", since.as_str(), "--dry-run"];
+        base.iter().chain(extra).map(|s| s.to_string()).collect()
+    };
+
+    let args = dry_run(&["--until", &until]);
+    let lines = chargegraph(&app, &args.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    assert_eq!(
+        lines.lines().collect::<Vec<_>>(),
+        [
+            format!("inbox {a} rejected -> would replay PUT /ocpi/2.1.1/sessions/NL/GFX/A"),
+            format!("inbox {b} rejected -> would replay PUT /ocpi/2.1.1/locations/NL/GFX/B"),
+            "2 rows: 2 would be replayed, 0 skipped (dry run: nothing written)".to_owned(),
+        ]
+    );
+
+    let args = dry_run(&["--module", "locations"]);
+    let lines = chargegraph(&app, &args.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    assert_eq!(
+        lines.lines().collect::<Vec<_>>(),
+        [
+            format!("inbox {b} rejected -> would replay PUT /ocpi/2.1.1/locations/NL/GFX/B"),
+            "1 rows: 1 would be replayed, 0 skipped (dry run: nothing written)".to_owned(),
+        ]
+    );
+
+    let args = dry_run(&["--party", "be/bec"]);
+    let lines = chargegraph(&app, &args.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    assert_eq!(
+        lines.lines().collect::<Vec<_>>(),
+        [
+            format!("inbox {c} rejected -> would replay PUT /ocpi/2.2.1/sessions/BE/BEC/C"),
+            "1 rows: 1 would be replayed, 0 skipped (dry run: nothing written)".to_owned(),
+        ]
+    );
+    assert_eq!(inbox_count(&app).await, 3, "dry runs write nothing");
+}

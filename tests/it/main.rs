@@ -1,6 +1,7 @@
 //! Integration tests: the real app on 127.0.0.1:0 with its own database,
 //! driven over real HTTP and WebSocket.
 
+mod apikeys;
 mod auth;
 mod board;
 mod cli;

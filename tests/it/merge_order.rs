@@ -1,5 +1,6 @@
-//! Property: for a session PUT and PATCHes with distinct sender stamps, every
-//! arrival order ends in the state of applying them ordered by last_updated.
+//! Property: for a session PUT and PATCHes (and for a Location PUT and EVSE
+//! status PATCHes) with distinct sender stamps, every arrival order ends in
+//! the state of applying them ordered by last_updated.
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -123,6 +124,130 @@ fn every_arrival_order_converges_to_the_stamp_order() {
             let (expected, actual) = runtime.block_on(async {
                 let expected = push_all(&app, &format!("S{case}-SORTED"), &by_stamp).await;
                 let actual = push_all(&app, &format!("S{case}-ARRIVAL"), &arrival).await;
+                (expected, actual)
+            });
+            prop_assert_eq!(expected, actual);
+            Ok(())
+        })
+        .unwrap();
+}
+
+const EVSE_STATUSES: [&str; 4] = ["AVAILABLE", "CHARGING", "BLOCKED", "OUTOFORDER"];
+
+/// A location push after the first PUT: a whole Location (PUT) or an EVSE
+/// status PATCH, with its sender stamp (minutes after 10:00).
+#[derive(Debug, Clone)]
+struct LocationUpdate {
+    put: bool,
+    minute: u32,
+    body: Value,
+}
+
+/// A Location with one EVSE whose status and stamps are given.
+fn location_body(name: &str, status: &str, stamp: &str) -> Value {
+    json!({
+        "id": "LOC", "type": "ON_STREET", "name": name, "address": "Stationsplein 1",
+        "city": "Gent", "postal_code": "9000", "country": "BEL",
+        "coordinates": {"latitude": "51.03587", "longitude": "3.71044"},
+        "evses": [{"uid": "E1", "status": status, "last_updated": stamp,
+            "connectors": [{"id": "1", "standard": "IEC_62196_T2", "format": "SOCKET",
+                "power_type": "AC_3_PHASE", "voltage": 230, "amperage": 32,
+                "last_updated": stamp}]}],
+        "last_updated": stamp,
+    })
+}
+
+/// One Location PUT and 2-4 EVSE status PATCHes with distinct stamps, plus
+/// an arrival order.
+fn location_scenario() -> impl Strategy<Value = (Vec<LocationUpdate>, Vec<usize>)> {
+    (2usize..5)
+        .prop_flat_map(|patches| {
+            let minutes =
+                proptest::sample::subsequence((1u32..60).collect::<Vec<_>>(), patches + 1)
+                    .prop_shuffle();
+            let statuses = proptest::collection::vec(0..EVSE_STATUSES.len(), patches + 1);
+            let name = proptest::sample::select(vec!["Gent Zuid", "Gent Sint-Pieters"]);
+            (minutes, statuses, name)
+        })
+        .prop_map(|(minutes, statuses, name)| {
+            minutes
+                .into_iter()
+                .zip(statuses)
+                .enumerate()
+                .map(|(i, (minute, status))| {
+                    let (stamp, status) = (stamp(minute), EVSE_STATUSES[status]);
+                    let body = if i == 0 {
+                        location_body(name, status, &stamp)
+                    } else {
+                        json!({"status": status, "last_updated": stamp})
+                    };
+                    LocationUpdate {
+                        put: i == 0,
+                        minute,
+                        body,
+                    }
+                })
+                .collect::<Vec<_>>()
+        })
+        .prop_flat_map(|updates| {
+            let order = Just((0..updates.len()).collect::<Vec<_>>()).prop_shuffle();
+            (Just(updates), order)
+        })
+}
+
+/// A first PUT (stamped 09:00, so every update is newer) creates the
+/// location, so that no PATCH arrives before it exists; then the updates.
+async fn push_location_updates(app: &TestApp, id: &str, updates: &[&LocationUpdate]) -> Value {
+    let path = format!("/ocpi/2.1.1/locations/NL/GFX/{id}");
+    let mut first = location_body("Base", "UNKNOWN", "2021-05-09T09:00:00Z");
+    first["id"] = json!(id);
+    let answer = app.ocpi("PUT", &path, Some(&first.to_string())).await;
+    assert_eq!(answer.code(), 1000, "{:?}", answer.body);
+    for update in updates {
+        let (method, url, mut body) = if update.put {
+            ("PUT", path.clone(), update.body.clone())
+        } else {
+            ("PATCH", format!("{path}/E1"), update.body.clone())
+        };
+        if update.put {
+            body["id"] = json!(id);
+        }
+        let answer = app.ocpi(method, &url, Some(&body.to_string())).await;
+        assert_eq!(answer.code(), 1000, "{method} {body}: {:?}", answer.body);
+    }
+    let mut stored = app.ocpi("GET", &path, None).await.body["data"].clone();
+    stored["id"] = json!("LOC");
+    stored
+}
+
+/// Fails today: an EVSE PATCH bumps its location's `last_updated` (OCPI
+/// 2.2.1, parent stamps), and the stale guard then compares a later-arriving
+/// but older Location PUT with that bumped stamp, so the PUT only fills gaps
+/// (e.g. PUT@10:01 after PATCH@10:06 keeps the older name). Converging needs
+/// the location's own sender stamp kept apart from the bumped one (a
+/// column and a migration); left for a follow-up.
+#[test]
+#[ignore = "parent stamp bumps defeat the location stale guard; see the doc comment"]
+fn every_arrival_order_of_evse_patches_and_a_location_put_converges_to_the_stamp_order() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let app = runtime.block_on(TestApp::spawn());
+    let mut runner = TestRunner::new(Config {
+        cases: 48,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let case = std::sync::atomic::AtomicU32::new(0);
+    runner
+        .run(&location_scenario(), |(updates, order)| {
+            let case = case.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let mut by_stamp: Vec<&LocationUpdate> = updates.iter().collect();
+            by_stamp.sort_by_key(|u| u.minute);
+            let arrival: Vec<&LocationUpdate> = order.iter().map(|i| &updates[*i]).collect();
+            let (expected, actual) = runtime.block_on(async {
+                let sorted = format!("L{case}-SORTED");
+                let expected = push_location_updates(&app, &sorted, &by_stamp).await;
+                let arrived = format!("L{case}-ARRIVAL");
+                let actual = push_location_updates(&app, &arrived, &arrival).await;
                 (expected, actual)
             });
             prop_assert_eq!(expected, actual);

@@ -380,3 +380,105 @@ async fn graphql_bodies_over_the_limit_are_refused_and_ocpi_keeps_its_own_limit(
         "request body is over the limit of 4096 bytes"
     );
 }
+
+/// Sends raw HTTP/1.1 text and reads the answer until the server closes
+/// (or 5 s pass).
+async fn raw_http(app: &TestApp, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer));
+    let _ = read.await.expect("answered within 5 s");
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn a_slow_graphql_request_is_a_graphql_timeout_error() {
+    let app = TestApp::spawn_with(|c| c.request_timeout_ms = 300).await;
+    // Declares 100 bytes and sends 10: the body never completes.
+    let answer = raw_http(
+        &app,
+        &format!(
+            "POST /graphql HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+             Content-Length: 100\r\nConnection: close\r\n\r\n{{\"query\":",
+            app.addr
+        ),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(
+        answer.ends_with(
+            r#"{"errors":[{"extensions":{"code":"TIMEOUT"},"message":"request not completed within 300 ms"}]}"#
+        ),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
+async fn a_graphql_body_over_the_limit_is_a_graphql_payload_too_large_error() {
+    let app = TestApp::spawn_with(|c| c.graphql_body_limit = 1024).await;
+    let expected = json!({"errors": [{
+        "message": "request body is over the limit of 1024 bytes",
+        "extensions": {"code": "PAYLOAD_TOO_LARGE"},
+    }]});
+    let query = format!("{{ __typename }} # {}", "x".repeat(2000));
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .json(&json!({"query": query}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 413);
+    assert_eq!(response.json::<Value>().await.unwrap(), expected);
+
+    // Chunked, without a declared length: refused once it grows past the limit.
+    let chunk = format!(
+        "{{\"query\": \"{{ __typename }}\", \"pad\": \"{}\"}}",
+        "x".repeat(2000)
+    );
+    let answer = raw_http(
+        &app,
+        &format!(
+            "POST /graphql HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+             Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n{:x}\r\n{chunk}\r\n0\r\n\r\n",
+            app.addr,
+            chunk.len()
+        ),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.ends_with(&expected.to_string()), "{answer}");
+}
+
+#[tokio::test]
+async fn readyz_is_503_when_the_database_is_unreachable() {
+    let app = TestApp::spawn().await;
+    let (status, _) = app.get_text("/readyz", &[]).await;
+    assert_eq!(status, 200);
+    match &app.db {
+        // The database goes away under the server, its connections with it.
+        crate::harness::TestDb::Postgres {
+            admin_url, name, ..
+        } => {
+            use sea_orm::ConnectionTrait;
+            let admin = sea_orm::Database::connect(admin_url.as_str())
+                .await
+                .unwrap();
+            let drop = format!("DROP DATABASE {name} WITH (FORCE)");
+            admin.execute_unprepared(&drop).await.unwrap();
+            admin.close().await.unwrap();
+        }
+        // An open SQLite file stays readable after it is removed: close the
+        // server's pool instead, as a failed disk or exhausted handles would.
+        crate::harness::TestDb::Sqlite { .. } => {
+            app.state.store.db().close_by_ref().await.unwrap();
+        }
+    }
+    let (status, body) = app.get_text("/readyz", &[]).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (503, r#"{"status":"database unreachable"}"#)
+    );
+}

@@ -709,7 +709,7 @@ async fn routing_headers_are_echoed_swapped_on_module_urls_only() {
     assert_eq!(put.status().as_u16(), 201);
     // An error answer under a module carries them too (IZIVIA ocpi-toolkit #120).
     let unknown = routed(&app, reqwest::Method::PATCH, &format!("{path}/NOPE"))
-        .body(r#"{"status": "CHARGING"}"#)
+        .body(r#"{"status": "CHARGING", "last_updated": "2024-01-01T00:00:00Z"}"#)
         .send()
         .await
         .unwrap();
@@ -1678,4 +1678,211 @@ async fn tariff_patch_merges_on_2_1_1_only() {
     let answer = app.ocpi("PATCH", url, Some(&bad.to_string())).await;
     assert_answer(&answer, 200, 2001);
     assert!(answer.message().contains("price"), "{}", answer.message());
+}
+
+// ---- anonymous callers, control characters, size and time -------------------
+
+#[tokio::test]
+async fn unauthenticated_requests_to_no_endpoint_leave_no_inbox_row() {
+    let app = TestApp::spawn_with(|config| {
+        config.rate_limit_anonymous_per_minute = 1;
+        config.rate_limit_anonymous_burst = 2;
+    })
+    .await;
+    let nowhere = "/ocpi/2.1.1/nothing/NL/GFX/1";
+    let wrong_method = "/ocpi/2.2.1/sessions/NL/GFX/S1";
+    let answer = app.ocpi_as("PUT", nowhere, Some("{}"), None).await;
+    assert_answer(&answer, 401, 2000);
+    assert_eq!(answer.message(), "missing Authorization header");
+    let answer = app
+        .ocpi_as("DELETE", wrong_method, None, Some("Token guessed"))
+        .await;
+    assert_answer(&answer, 401, 2000);
+    assert_eq!(answer.message(), "unknown token");
+    // The anonymous limit applies whatever the URL.
+    let answer = app.ocpi_as("PUT", nowhere, Some("{}"), None).await;
+    assert_answer(&answer, 429, 2000);
+    assert_eq!(sql(&app, "SELECT COUNT(*) || '' FROM inbox").await, "0");
+
+    // With a token, the same requests keep their rows.
+    assert_answer(&app.ocpi("PUT", nowhere, Some("{}")).await, 404, 2000);
+    assert_answer(&app.ocpi("DELETE", wrong_method, None).await, 405, 2000);
+    let rows = app
+        .sqlite_column(
+            "SELECT method || '|' || outcome || '|' || http_status || '|' \
+             || CASE WHEN token_pk IS NULL THEN 'anonymous' ELSE 'token' END \
+             FROM inbox ORDER BY id",
+        )
+        .await;
+    assert_eq!(
+        rows,
+        ["PUT|no_route|404|token", "DELETE|no_route|405|token"]
+    );
+}
+
+#[tokio::test]
+async fn nul_in_values_is_removed_and_control_characters_in_ids_are_refused() {
+    let app = TestApp::spawn().await;
+    let location = format!("/ocpi/2.1.1/locations/NL/GFX/{GF_LOCATION}");
+    let body = fixture_with(
+        "greenflux/push_location_put.json",
+        json!({"name": "Gent\u{0}Zuid"}),
+    );
+    assert_answer(&app.put_location(GF_LOCATION, &body).await, 201, 1000);
+    assert_eq!(sql(&app, "SELECT name FROM location").await, "GentZuid");
+    let warnings = sql(&app, "SELECT warnings FROM inbox ORDER BY id DESC LIMIT 1").await;
+    assert!(
+        warnings.contains("$.name: NUL characters removed"),
+        "{warnings}"
+    );
+    // The stored JSON keeps what was sent, escaped.
+    assert_eq!(get(&app, &location).await["name"], "Gent\u{0}Zuid");
+
+    let status = r#"{"status": "CHARGING"}"#;
+    let evse = format!("{location}/BE%00X");
+    for method in ["PATCH", "GET"] {
+        let body = (method == "PATCH").then_some(status);
+        let answer = app.ocpi(method, &evse, body).await;
+        assert_answer(&answer, 200, 2001);
+        assert_eq!(
+            answer.message(),
+            r"url.evse_uid: control characters are not allowed in an id (found BE\0X)"
+        );
+    }
+    let answer = app
+        .ocpi("PUT", "/ocpi/2.1.1/locations/NL/GFX/L%0A1", Some("{}"))
+        .await;
+    assert_answer(&answer, 200, 2001);
+    assert_eq!(
+        answer.message(),
+        r"url.location_id: control characters are not allowed in an id (found L\n1)"
+    );
+    let body = fixture_with("greenflux/push_location_put.json", json!({"id": "L\u{0}2"}));
+    let answer = app.put_location("L%002", &body).await;
+    assert_answer(&answer, 200, 2001);
+    let answer = app
+        .ocpi("PUT", "/ocpi/2.1.1/locations/NL/GFX/L2", Some(&body))
+        .await;
+    assert_answer(&answer, 200, 2001);
+    assert!(
+        answer
+            .message()
+            .contains(r#"$.id: control characters are not allowed in an id, found "L\02""#),
+        "{}",
+        answer.message()
+    );
+
+    // A raw NUL byte is not JSON: 400, and the inbox row keeps the body escaped.
+    let answer = app
+        .ocpi("PUT", &location, Some("{\"name\": \"a\u{0}b\"}"))
+        .await;
+    assert_answer(&answer, 400, 2000);
+    let rows = app
+        .sqlite_column(
+            "SELECT outcome || '|' || http_status || '|' || COALESCE(object_id, '-') || '|' \
+             || COALESCE(body, '<none>') FROM inbox ORDER BY id",
+        )
+        .await;
+    assert_eq!(
+        rows[1..],
+        [
+            format!(r"rejected|200|BE\u0000X|{status}"),
+            "rejected|200|L\n1|{}".to_owned(),
+            format!("rejected|200|L\\u00002|{body}"),
+            format!("rejected|200|L2|{body}"),
+            format!("rejected|400|{GF_LOCATION}|{{\"name\": \"a\\u0000b\"}}"),
+        ]
+    );
+    assert_eq!(sql(&app, "SELECT COUNT(*) || '' FROM location").await, "1");
+}
+
+#[tokio::test]
+async fn a_declared_length_over_the_limit_is_413_before_the_body_is_read() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn_with(|config| config.body_limit = 1024).await;
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    // Declares 1 GiB and sends a few bytes: a server that reads before it
+    // refuses would wait for the rest until the request timeout.
+    let head = format!(
+        "PUT /ocpi/2.1.1/locations/NL/GFX/{GF_LOCATION} HTTP/1.1\r\nHost: {}\r\n\
+         Authorization: Token {}\r\nContent-Length: 1073741824\r\n\r\n{{\"id\":",
+        app.addr, app.token
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 4096];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(2), async {
+        let mut len = 0;
+        while !String::from_utf8_lossy(&answer[..len]).contains("\"timestamp\"") {
+            match stream.read(&mut answer[len..]).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => len += n,
+            }
+        }
+        len
+    })
+    .await
+    .expect("answered within 2 s, without waiting for the body");
+    let answer = String::from_utf8_lossy(&answer[..read]);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(
+        answer.contains(
+            r#""status_code":2000,"status_message":"request body is over the limit of 1024 bytes""#
+        ),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
+async fn a_body_that_does_not_arrive_in_time_is_408() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn_with(|config| config.request_timeout_ms = 300).await;
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let head = format!(
+        "PUT /ocpi/2.1.1/locations/NL/GFX/{GF_LOCATION} HTTP/1.1\r\nHost: {}\r\n\
+         Authorization: Token {}\r\nContent-Length: 100\r\nConnection: close\r\n\r\n{{\"id\":",
+        app.addr, app.token
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        stream.read_to_end(&mut answer),
+    )
+    .await
+    .expect("answered once the body timed out")
+    .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        answer.contains(
+            r#""status_code":2000,"status_message":"request body not received within 300 ms""#
+        ),
+        "{answer}"
+    );
+    let rows = app
+        .sqlite_column("SELECT outcome || '|' || COALESCE(body, '<none>') FROM inbox")
+        .await;
+    assert_eq!(rows, ["timed_out|<none>"]);
+}
+
+#[tokio::test]
+async fn a_charging_period_without_start_is_dropped_with_a_warning() {
+    let app = TestApp::spawn().await;
+    let body = fixture_with(
+        "greenflux/push_session_put.json",
+        json!({"charging_periods": [
+            {"dimensions": [{"type": "ENERGY", "volume": 1.5}]},
+            period("2021-05-09T09:40:00Z", 2.0),
+        ]}),
+    );
+    let answer = app.push_session("PUT", GF_SESSION, &body).await;
+    assert_answer(&answer, 201, 1000);
+    assert_eq!(period_starts(&app).await, ["2021-05-09T09:40:00Z"]);
+    let warnings = sql(&app, "SELECT warnings FROM inbox ORDER BY id DESC LIMIT 1").await;
+    assert!(
+        warnings.contains(
+            "$.charging_periods[0].start_date_time: missing required field; charging period dropped"
+        ),
+        "{warnings}"
+    );
 }

@@ -213,3 +213,71 @@ async fn status_history_availability_timeline_and_curve_on_either_backend() {
             "end": "2021-05-09T11:02:10Z", "energy": "0.285", "averagePower": "0.20475" }] })
     );
 }
+
+#[tokio::test]
+async fn removed_evses_are_hidden_and_a_location_of_only_removed_evses_is_expired() {
+    let app = TestApp::spawn().await;
+    let gent = fixture("greenflux/push_location_put.json");
+    assert_eq!(app.put_location(GENT, &gent).await.code(), 1000);
+    let loc1 = fixture("2.1.1/location_example.json");
+    let put = app
+        .ocpi("PUT", "/ocpi/2.1.1/locations/NL/GFX/LOC1", Some(&loc1))
+        .await;
+    assert_eq!(put.code(), 1000);
+    let removed = r#"{"status": "REMOVED"}"#;
+    assert_eq!(app.patch_evse(GENT, EVSE, removed).await.code(), 1000);
+    assert_eq!(app.patch_evse("LOC1", "3257", removed).await.code(), 1000);
+
+    let query = r#"query($all: Boolean!) {
+        locations(filter: {includeExpired: $all}) { totalCount nodes { ocpiId } }
+        gent: location(countryCode: "NL", partyId: "GFX", ocpiId: "0d4ef8c6-e0c8-54c1d-b4f4-eb245f3f7afa") {
+            evses(includeRemoved: $all) { uid status statusHistory { totalCount } }
+        }
+        loc1: location(countryCode: "NL", partyId: "GFX", ocpiId: "LOC1") {
+            evses(includeRemoved: $all) { uid status }
+        }
+        statusSummary(filter: {includeExpired: $all}, includeRemoved: $all) {
+            total counts { statusRaw count }
+            byLocation { nodes { location { ocpiId } total } }
+        }
+    }"#;
+    let hidden = app.graphql(query, json!({"all": false})).await;
+    assert_eq!(
+        hidden,
+        json!({
+            "locations": {"totalCount": 1, "nodes": [{"ocpiId": "LOC1"}]},
+            "gent": {"evses": []},
+            "loc1": {"evses": [{"uid": "3256", "status": "AVAILABLE"}]},
+            "statusSummary": {
+                "total": 1,
+                "counts": [{"statusRaw": "AVAILABLE", "count": 1}],
+                "byLocation": {"nodes": [{"location": {"ocpiId": "LOC1"}, "total": 1}]},
+            },
+        })
+    );
+    let shown = app.graphql(query, json!({"all": true})).await;
+    assert_eq!(
+        shown,
+        json!({
+            "locations": {"totalCount": 2, "nodes": [{"ocpiId": GENT}, {"ocpiId": "LOC1"}]},
+            "gent": {"evses": [
+                {"uid": EVSE, "status": "REMOVED", "statusHistory": {"totalCount": 2}},
+            ]},
+            "loc1": {"evses": [
+                {"uid": "3256", "status": "AVAILABLE"},
+                {"uid": "3257", "status": "REMOVED"},
+            ]},
+            "statusSummary": {
+                "total": 3,
+                "counts": [
+                    {"statusRaw": "AVAILABLE", "count": 1},
+                    {"statusRaw": "REMOVED", "count": 2},
+                ],
+                "byLocation": {"nodes": [
+                    {"location": {"ocpiId": GENT}, "total": 1},
+                    {"location": {"ocpiId": "LOC1"}, "total": 2},
+                ]},
+            },
+        })
+    );
+}

@@ -1,5 +1,6 @@
 //! Bad input gets a clear envelope, nothing is applied, the inbox keeps it.
 
+use chargegraph::ocpi::auth::Strictness;
 use serde_json::json;
 
 use crate::harness::{fixture, TestApp};
@@ -129,31 +130,84 @@ async fn request_ids_are_echoed_or_generated() {
 }
 
 #[tokio::test]
-async fn strict_token_refuses_patch_without_last_updated() {
+async fn strictness_follows_the_base_unless_the_token_sets_it() {
     let app = TestApp::spawn().await;
     let put = app
         .put_location(LOCATION, &fixture("greenflux/push_location_put.json"))
         .await;
     assert_eq!(put.code(), 1000);
-    let strict = app.add_token(&["NL/GFX"], true).await;
-    let path = format!("/ocpi/2.2.1/locations/NL/GFX/{LOCATION}/BE-BEC-E041503001");
-    let auth = format!("Token {strict}");
-    let answer = app
-        .ocpi_as(
-            "PATCH",
-            &path,
-            Some(r#"{"status": "CHARGING"}"#),
-            Some(&auth),
-        )
-        .await;
-    assert_eq!((answer.status, answer.code()), (200, 2001));
-    assert!(
-        answer.message().starts_with("$.last_updated"),
-        "{}",
-        answer.message()
+    let default = format!("Token {}", app.token);
+    let strict = format!(
+        "Token {}",
+        app.add_token_with(&["NL/GFX"], Strictness::Strict).await
     );
-    let lenient = app
-        .ocpi("PATCH", &path, Some(r#"{"status": "CHARGING"}"#))
+    let lenient = format!(
+        "Token {}",
+        app.add_token_with(&["NL/GFX"], Strictness::Lenient).await
+    );
+    let patch =
+        |version: &str| format!("/ocpi/{version}/locations/NL/GFX/{LOCATION}/BE-BEC-E041503001");
+    // (token, base, expected OCPI status code) of a PATCH without last_updated.
+    let cases = [
+        (&default, "2.1.1", 1000),
+        (&default, "2.2.1", 2001),
+        (&strict, "2.1.1", 2001),
+        (&strict, "2.2.1", 2001),
+        (&lenient, "2.1.1", 1000),
+        (&lenient, "2.2.1", 1000),
+    ];
+    for (auth, version, code) in cases {
+        let answer = app
+            .ocpi_as(
+                "PATCH",
+                &patch(version),
+                Some(r#"{"status": "CHARGING"}"#),
+                Some(auth),
+            )
+            .await;
+        assert_eq!(
+            (answer.status, answer.code()),
+            (200, code),
+            "{version}: {}",
+            answer.message()
+        );
+        if code == 2001 {
+            assert_eq!(
+                answer.message(),
+                "$.last_updated: required in a PATCH (strict mode)"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_token_is_read_raw_and_in_each_base64_form() {
+    let app = TestApp::spawn().await;
+    let secret = "<<??>>-token-1";
+    let party = chargegraph::domain::Party::new("NL", "GFX");
+    chargegraph::store::tokens::insert(
+        &app.state.store,
+        &chargegraph::ocpi::auth::hash_token(secret),
+        None,
+        &[party],
+        false,
+    )
+    .await
+    .unwrap();
+    let path = format!("/ocpi/2.1.1/locations/NL/GFX/{LOCATION}");
+    for sent in [
+        secret,
+        "PDw/Pz4+LXRva2VuLTE=",
+        "PDw/Pz4+LXRva2VuLTE",
+        "PDw_Pz4-LXRva2VuLTE=",
+        "PDw_Pz4-LXRva2VuLTE",
+    ] {
+        let auth = format!("Token {sent}");
+        let answer = app.ocpi_as("GET", &path, None, Some(&auth)).await;
+        assert_eq!((answer.status, answer.code()), (404, 2000), "{sent}");
+    }
+    let answer = app
+        .ocpi_as("GET", &path, None, Some("Token PDw_Pz4-LXRva2VuLTI"))
         .await;
-    assert_eq!((lenient.status, lenient.code()), (200, 1000));
+    assert_eq!((answer.status, answer.message()), (401, "unknown token"));
 }

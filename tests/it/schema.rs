@@ -257,3 +257,30 @@ async fn plan_of(app: &TestApp, sql: &str) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// `schema.graphql` is exactly what `chargegraph schema` prints.
+#[tokio::test]
+async fn schema_graphql_is_what_the_schema_command_prints() {
+    let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_chargegraph"))
+        .arg("schema")
+        .env_remove("CHARGEGRAPH_CONFIG")
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(std::time::Duration::from_secs(60), run)
+        .await
+        .expect("chargegraph schema finishes")
+        .expect("chargegraph runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let printed = String::from_utf8(output.stdout).expect("the SDL is UTF-8");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql");
+    let committed = std::fs::read_to_string(path).expect("schema.graphql is readable");
+    assert!(
+        printed == committed,
+        "schema.graphql is stale: run `cargo run -q -- schema > schema.graphql`"
+    );
+}

@@ -1,6 +1,8 @@
 //! SIGTERM under load, against the real binary: every push is either
 //! stored and answered 1000, or answered 503 (or never reached the server)
-//! and absent; WebSockets are closed with 1001; the process exits cleanly.
+//! and absent; a push still being received when the signal comes is
+//! answered 503 and kept in the inbox; WebSockets are closed with 1001; the
+//! process exits cleanly.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -97,6 +99,9 @@ async fn pushes_during_sigterm_are_stored_and_answered_or_refused_and_absent() {
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    // A push whose body is still on its way when the signal comes: it is
+    // being received, not yet applied, so it must be answered 503.
+    let held = HeldPush::start(addr, &token, &template).await;
     let killed = std::process::Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .status()
@@ -110,7 +115,10 @@ async fn pushes_during_sigterm_are_stored_and_answered_or_refused_and_absent() {
             .map(|(code, _)| code),
         Some(1001)
     );
-    let mut outcomes = Vec::new();
+    // The 1001 close says the shutdown began: now the body may arrive.
+    let held_outcome = held.finish().await;
+    assert_eq!(held_outcome, Outcome::Answered(503, 3000));
+    let mut outcomes = vec![(HeldPush::ID.to_owned(), held_outcome)];
     for worker in workers {
         let done = tokio::time::timeout(Duration::from_secs(60), worker).await;
         outcomes.extend(done.expect("workers stop").unwrap());
@@ -146,6 +154,13 @@ async fn pushes_during_sigterm_are_stored_and_answered_or_refused_and_absent() {
         "nothing stored beyond what was answered 1000"
     );
     assert!(counts[0] >= BEFORE_SIGNAL);
+    assert!(counts[1] >= 1, "the held push was answered 503");
+    let kept = inbox_outcomes(&store, HeldPush::ID).await;
+    assert_eq!(
+        kept,
+        ["unavailable|503|3000"],
+        "kept in the inbox for replay"
+    );
     eprintln!(
         "sigterm under load: {} stored and answered 1000, {} answered 503, {} not reached",
         counts[0], counts[1], counts[2]
@@ -162,6 +177,53 @@ async fn pushes_during_sigterm_are_stored_and_answered_or_refused_and_absent() {
     let log = lines.join("\n");
     assert!(log.contains("shutting down"), "{log}");
     assert!(!log.contains(&token), "a token was logged");
+}
+
+#[tokio::test]
+async fn the_token_usage_writer_logs_in_the_request_span() {
+    let db = TestDb::create().await;
+    let store = Store::connect(&StoreOptions::new(db.url())).await.unwrap();
+    let token = format!("usage-{}", uuid::Uuid::new_v4().simple());
+    let party = [Party::new("NL", "GFX")];
+    tokens::insert(&store, &hash_token(&token), None, &party, false)
+        .await
+        .unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_chargegraph"))
+        .arg("serve")
+        .env("CHARGEGRAPH_DATABASE_URL", db.url())
+        .env("CHARGEGRAPH_LISTEN", "127.0.0.1:0")
+        .env("CHARGEGRAPH_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info,chargegraph::ocpi::routes=debug")
+        .env_remove("CHARGEGRAPH_CONFIG")
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the binary starts");
+    let (addr, log) = read_log(child.stderr.take().unwrap()).await;
+    let answer = reqwest::Client::new()
+        .get(format!("http://{addr}/ocpi/2.1.1/locations/NL/GFX/NONE"))
+        .header("Authorization", format!("Token {token}"))
+        .header("X-Request-ID", "usage-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 404);
+    let recorded = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let found = log.lock().unwrap().iter().find_map(|l| {
+                let line: Value = serde_json::from_str(l).ok()?;
+                (line["fields"]["message"] == "push token use recorded").then_some(line)
+            });
+            if let Some(line) = found {
+                return line;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the usage writer logs");
+    assert_eq!(recorded["span"]["request_id"], "usage-42", "{recorded}");
+    child.kill().await.unwrap();
 }
 
 /// Waits for the JSON "listening" line; returns the address and the log so far and after.
@@ -229,6 +291,79 @@ async fn push_until_gone(
         }
     }
     outcomes
+}
+
+/// A session PUT sent over raw TCP in two parts: the head and half the
+/// body before the signal, the rest after.
+struct HeldPush {
+    stream: tokio::net::TcpStream,
+    rest: String,
+}
+
+impl HeldPush {
+    const ID: &'static str = "SIGTERM-HELD";
+
+    async fn start(addr: SocketAddr, token: &str, template: &Value) -> HeldPush {
+        use tokio::io::AsyncWriteExt;
+        let mut body = template.clone();
+        body["id"] = json!(HeldPush::ID);
+        let body = body.to_string();
+        let (first, rest) = body.split_at(body.len() / 2);
+        let head = format!(
+            "PUT /ocpi/2.1.1/sessions/NL/GFX/{} HTTP/1.1\r\nHost: {addr}\r\n\
+             Authorization: Token {token}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{first}",
+            HeldPush::ID,
+            body.len()
+        );
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream.write_all(head.as_bytes()).await.unwrap();
+        HeldPush {
+            stream,
+            rest: rest.to_owned(),
+        }
+    }
+
+    async fn finish(mut self) -> Outcome {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        if self.stream.write_all(self.rest.as_bytes()).await.is_err() {
+            return Outcome::NotReached;
+        }
+        let mut answer = Vec::new();
+        let read = self.stream.read_to_end(&mut answer);
+        let _ = tokio::time::timeout(Duration::from_secs(10), read).await;
+        let answer = String::from_utf8_lossy(&answer);
+        let Some((head, body)) = answer.split_once("\r\n\r\n") else {
+            return Outcome::NotReached;
+        };
+        let status = head
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let envelope: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+        Outcome::Answered(status, envelope["status_code"].as_i64().unwrap_or(-1))
+    }
+}
+
+/// outcome|http_status|status_code of the inbox rows of one object.
+async fn inbox_outcomes(store: &Store, object_id: &str) -> Vec<String> {
+    use sea_orm::ConnectionTrait;
+    let db = store.db();
+    let sql = format!(
+        "SELECT outcome || '|' || CAST(http_status AS TEXT) || '|' || \
+         CAST(status_code AS TEXT) FROM inbox WHERE object_id = '{object_id}'"
+    );
+    let rows = db
+        .query_all_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            sql,
+        ))
+        .await
+        .unwrap();
+    rows.iter()
+        .map(|r| r.try_get_by_index::<String>(0).unwrap())
+        .collect()
 }
 
 async fn session_ids(store: &Store) -> HashSet<String> {
