@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod emulator;
 pub mod events;
 pub mod graphql;
 pub mod ingest;
