@@ -287,7 +287,10 @@ impl Emulator {
                         )
                         .await
                 }
-                None => report.pushes.unsent += pushes.len() as u64,
+                None => {
+                    report.pushes.intended += pushes.len() as u64;
+                    report.pushes.unsent += pushes.len() as u64;
+                }
             }
         }
         if let Some(end) = end {
