@@ -3,6 +3,7 @@
 
 mod auth;
 mod cli;
+mod emulator;
 mod examples;
 mod fuzz;
 mod graphql_http;
