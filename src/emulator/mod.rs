@@ -74,7 +74,8 @@ pub struct EmulatorConfig {
     pub cdr_delay_secs: u64,
     /// The sender interface's largest page (X-Limit).
     pub page_limit: usize,
-    /// The token the sender interface accepts (`Authorization: Token ...`).
+    /// The token the sender interface accepts (`Authorization: Token ...`);
+    /// empty, nobody may pull.
     pub pull_token: String,
 }
 

@@ -263,11 +263,46 @@ impl Sim {
     }
 
     fn arrival(&mut self, truth: &mut GroundTruth, l: usize, e: usize) -> Vec<Push> {
-        let evse = &truth.locations[l].evses[e];
-        if evse.status != EvseStatus::Available {
+        if truth.locations[l].evses[e].status != EvseStatus::Available {
             self.schedule_arrival(l, e);
             return Vec::new();
         }
+        let (session, charge, dwell) = self.new_session(truth, l, e);
+        let id = session.id.clone();
+        let mut pushes = self.set_status(truth, l, e, EvseStatus::Charging);
+        pushes.push(self.notify(truth, l, Some(e), "Charging", "NoError", "Info"));
+        pushes.push(Push {
+            method: Method::PUT,
+            path: self.object_path("sessions", &[&id]),
+            body: shape::session(&self.party, &session, truth.locations.get(l), self.version),
+            module: "sessions",
+        });
+        truth.sessions.push(session);
+        let departure = self.now + dwell;
+        let active = Active {
+            location: l,
+            evse: e,
+            session: truth.sessions.len() - 1,
+            charge,
+            start: self.now,
+            departure,
+            metered_at: self.now,
+            full_at: None,
+            marks: vec![Decimal::ZERO],
+            pushed_periods: 0,
+        };
+        self.active.insert(id.clone(), active);
+        if self.now + self.meter_interval < departure {
+            self.schedule(self.now + self.meter_interval, Event::Meter(id.clone()));
+        }
+        self.schedule(departure, Event::Departure(id));
+        pushes
+    }
+
+    /// A session starting now at an EVSE: a connector, a car, a driver;
+    /// with the car's charge and how many seconds it stays.
+    fn new_session(&mut self, truth: &GroundTruth, l: usize, e: usize) -> (Session, Charge, i64) {
+        let evse = &truth.locations[l].evses[e];
         let connector = evse
             .connectors
             .choose(&mut self.rng)
@@ -283,59 +318,30 @@ impl Sim {
             let hex = sim.rng.gen_range(0..0x10_0000);
             format!("{}-{hex:05x}", sim.ticks_id())
         });
+        let auth_method = if self.rng.gen_bool(0.7) {
+            "AUTH_REQUEST"
+        } else {
+            "WHITELIST"
+        };
         let at = instant(self.now);
         let session = Session {
-            id: id.clone(),
+            id,
             location_id: truth.locations[l].id.clone(),
             evse_uid: evse.uid.clone(),
-            connector_id: connector.id.clone(),
+            connector_id: connector.id,
             auth_id: driver.contract_id,
             token_uid: driver.uid,
             token_party: driver.party,
-            auth_method: if self.rng.gen_bool(0.7) {
-                "AUTH_REQUEST"
-            } else {
-                "WHITELIST"
-            }
-            .to_owned(),
+            auth_method: auth_method.to_owned(),
             start: at,
             end: None,
             kwh: Decimal::ZERO,
             status: SessionStatus::Active,
             charging_periods: Vec::new(),
-            tariff_id: connector.tariff_id.clone(),
+            tariff_id: connector.tariff_id,
             last_updated: at,
         };
-        let mut pushes = self.set_status(truth, l, e, EvseStatus::Charging);
-        pushes.push(self.notify(truth, l, Some(e), "Charging", "NoError", "Info"));
-        pushes.push(Push {
-            method: Method::PUT,
-            path: self.object_path("sessions", &[&id]),
-            body: shape::session(&self.party, &session, truth.locations.get(l), self.version),
-            module: "sessions",
-        });
-        truth.sessions.push(session);
-        let departure = self.now + dwell;
-        self.active.insert(
-            id.clone(),
-            Active {
-                location: l,
-                evse: e,
-                session: truth.sessions.len() - 1,
-                charge,
-                start: self.now,
-                departure,
-                metered_at: self.now,
-                full_at: None,
-                marks: vec![Decimal::ZERO],
-                pushed_periods: 0,
-            },
-        );
-        if self.now + self.meter_interval < departure {
-            self.schedule(self.now + self.meter_interval, Event::Meter(id.clone()));
-        }
-        self.schedule(departure, Event::Departure(id));
-        pushes
+        (session, charge, dwell)
     }
 
     /// Charges the car up to now; a SuspendedEV notification when it filled up.
@@ -431,42 +437,9 @@ impl Sim {
         let Some((index, parked_secs)) = self.billing.remove(id) else {
             return Vec::new();
         };
-        let session = truth.sessions[index].clone();
-        let Some(end) = session.end else {
-            return Vec::new();
-        };
-        let total_time = hours((end - session.start).num_seconds());
-        let total_parking_time = hours(parked_secs).min(total_time);
-        let usage = Usage {
-            energy_kwh: session.kwh,
-            charging_hours: total_time - total_parking_time,
-            parking_hours: total_parking_time,
-        };
-        let price = truth
-            .tariff(&session.tariff_id)
-            .map(|t| t.price(&usage))
-            .unwrap_or_default();
         let cdr_id = self.unique_id(|sim| format!("{}01", sim.ticks_id()));
-        let cdr = Cdr {
-            id: cdr_id,
-            session_id: session.id.clone(),
-            location_id: session.location_id.clone(),
-            evse_uid: session.evse_uid.clone(),
-            connector_id: session.connector_id.clone(),
-            auth_id: session.auth_id.clone(),
-            token_uid: session.token_uid.clone(),
-            token_party: session.token_party.clone(),
-            auth_method: session.auth_method.clone(),
-            start: session.start,
-            end,
-            currency: "EUR".to_owned(),
-            tariff_id: session.tariff_id.clone(),
-            charging_periods: session.charging_periods.clone(),
-            total_energy: session.kwh,
-            total_time,
-            total_parking_time,
-            price,
-            last_updated: instant(self.now),
+        let Some(cdr) = cdr(truth, index, parked_secs, cdr_id, instant(self.now)) else {
+            return Vec::new();
         };
         let body = shape::cdr(
             &self.party,
@@ -632,6 +605,48 @@ impl Sim {
         }
         path
     }
+}
+
+/// The CDR of the completed session at `index`, which parked for
+/// `parked_secs` after its battery was full, priced by its tariff.
+fn cdr(
+    truth: &GroundTruth,
+    index: usize,
+    parked_secs: i64,
+    id: String,
+    at: DateTime<Utc>,
+) -> Option<Cdr> {
+    let session = truth.sessions.get(index)?;
+    let end = session.end?;
+    let total_time = hours((end - session.start).num_seconds());
+    let total_parking_time = hours(parked_secs).min(total_time);
+    let usage = Usage {
+        energy_kwh: session.kwh,
+        charging_hours: total_time - total_parking_time,
+        parking_hours: total_parking_time,
+    };
+    let price = truth.tariff(&session.tariff_id)?.price(&usage);
+    Some(Cdr {
+        id,
+        session_id: session.id.clone(),
+        location_id: session.location_id.clone(),
+        evse_uid: session.evse_uid.clone(),
+        connector_id: session.connector_id.clone(),
+        auth_id: session.auth_id.clone(),
+        token_uid: session.token_uid.clone(),
+        token_party: session.token_party.clone(),
+        auth_method: session.auth_method.clone(),
+        start: session.start,
+        end,
+        currency: "EUR".to_owned(),
+        tariff_id: session.tariff_id.clone(),
+        charging_periods: session.charging_periods.clone(),
+        total_energy: session.kwh,
+        total_time,
+        total_parking_time,
+        price,
+        last_updated: at,
+    })
 }
 
 /// A car for a session at an AC or DC EVSE of `watts`, and how long it stays.
