@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 use crate::harness::{subscribe_at, TestApp};
 use crate::shutdown::read_log;
 
-const PULL_TOKEN: &str = "pull-token-for-tests";
+pub(crate) const PULL_TOKEN: &str = "pull-token-for-tests";
 
 fn at(s: &str) -> DateTime<Utc> {
     chargegraph::domain::time::parse(s)
@@ -33,8 +33,8 @@ fn stamp(at: DateTime<Utc>) -> String {
 }
 
 /// Six NL/GFX locations from a Monday morning, busy and with faults, as
-/// fast as the server answers.
-fn config(version: OcpiVersion, faults: Faults) -> EmulatorConfig {
+/// fast as the server answers (pull token `PULL_TOKEN`).
+pub(crate) fn config(version: OcpiVersion, faults: Faults) -> EmulatorConfig {
     EmulatorConfig {
         seed: 42,
         party: Party::new("NL", "GFX"),
@@ -100,8 +100,13 @@ async fn held(app: &TestApp, query: &str, list: &str) -> HashMap<String, Value> 
 }
 
 /// Every difference between the ground truth and what chargegraph holds,
-/// one line each, field by field.
-async fn differences(app: &TestApp, truth: &GroundTruth, version: OcpiVersion) -> Vec<String> {
+/// one line each, field by field (for NL/GFX; a reconciliation test can
+/// assert that there are none left).
+pub(crate) async fn differences(
+    app: &TestApp,
+    truth: &GroundTruth,
+    version: OcpiVersion,
+) -> Vec<String> {
     let mut diffs = Vec::new();
     let mut differ = |what: String, want: Value, got: &Value| {
         if &want != got {
