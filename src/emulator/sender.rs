@@ -7,7 +7,6 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::{Json, Router};
-use base64::Engine;
 use chrono::{DateTime, Utc};
 use percent_encoding::percent_decode_str;
 use serde_json::{json, Value};
@@ -15,7 +14,7 @@ use serde_json::{json, Value};
 use super::model::{GroundTruth, OcpiVersion, SessionStatus};
 use super::page::{Page, Query, NOTIFICATION_MIN_LIMIT};
 use super::{shape, Emulator};
-use crate::ocpi::Envelope;
+use crate::ocpi::{auth, Envelope};
 
 /// The modules the sender interface serves, in version details order.
 const MODULES: &[&str] = &["locations", "sessions", "cdrs", "tariffs"];
@@ -25,7 +24,7 @@ const MODULES: &[&str] = &["locations", "sessions", "cdrs", "tariffs"];
 enum PullError {
     /// 401 / 2000: missing or wrong pull token.
     #[error("{0}")]
-    Unauthorized(&'static str),
+    Unauthorized(String),
     /// 404 / 2000: no endpoint at this URL.
     #[error("no endpoint at this URL")]
     NotFound,
@@ -149,24 +148,10 @@ fn pull(
 /// `Authorization: Token <pull token>`, raw or base64-encoded (OCPI 2.2.1
 /// encodes it, 2.1.1 peers do not).
 fn authorize(headers: &HeaderMap, expected: &str) -> Result<(), PullError> {
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or(PullError::Unauthorized("missing Authorization header"))?;
-    let (scheme, token) = value.trim().split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("token") {
-        return Err(PullError::Unauthorized(
-            "expected the Authorization scheme Token",
-        ));
-    }
-    let token = token.trim();
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(token)
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok());
-    let matches = token == expected || decoded.as_deref() == Some(expected);
+    let token = auth::credentials(headers).map_err(|e| PullError::Unauthorized(e.to_string()))?;
+    let matches = token == expected || auth::decode_base64(token).as_deref() == Some(expected);
     if expected.is_empty() || !matches {
-        return Err(PullError::Unauthorized("unknown token"));
+        return Err(PullError::Unauthorized("unknown token".into()));
     }
     Ok(())
 }

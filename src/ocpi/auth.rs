@@ -60,7 +60,8 @@ pub async fn authenticate(store: &Store, headers: &HeaderMap) -> Result<Caller, 
     }
 }
 
-fn credentials(headers: &HeaderMap) -> Result<&str, OcpiError> {
+/// The token of an `Authorization: Token <x>` header, as sent (raw or base64).
+pub(crate) fn credentials(headers: &HeaderMap) -> Result<&str, OcpiError> {
     let value = headers
         .get(axum::http::header::AUTHORIZATION)
         .ok_or_else(|| OcpiError::Unauthorized("missing Authorization header".into()))?;
@@ -80,7 +81,8 @@ fn credentials(headers: &HeaderMap) -> Result<&str, OcpiError> {
     Ok(token)
 }
 
-fn decode_base64(token: &str) -> Option<String> {
+/// The token a base64 credential encodes, when it is base64 of UTF-8.
+pub(crate) fn decode_base64(token: &str) -> Option<String> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(token)
         .ok()?;
