@@ -680,12 +680,14 @@ async fn serve_demo_shows_emulated_evse_status_changes_on_a_subscription_within_
     let mut subscription = subscribe_at(
         addr,
         "subscription { evseStatusChanged(filter: {partyId: \"EMU\"}) {
-            kind ... on EvseStatusChange { uid status } } }",
+            kind ... on EvseStatusChange { uid status previousStatus } } }",
         json!({}),
     )
     .await;
+    // The fleet's first PUTs create its EVSEs (no previous status); what
+    // counts are the changes after them: cars arriving and leaving, faults.
     let started = tokio::time::Instant::now();
-    let mut changes = Vec::new();
+    let (mut created, mut changes) = (0, Vec::new());
     while changes.len() < 3 {
         let left = Duration::from_secs(20).saturating_sub(started.elapsed());
         let Some(data) = subscription.next_data(left).await else {
@@ -700,11 +702,20 @@ async fn serve_demo_shows_emulated_evse_status_changes_on_a_subscription_within_
             change["uid"].as_str().unwrap().starts_with("NL-EMU-E"),
             "{change}"
         );
-        changes.push(change["status"].as_str().unwrap().to_owned());
+        match change["previousStatus"].as_str() {
+            None => created += 1,
+            Some(before) => {
+                changes.push(format!("{before}->{}", change["status"].as_str().unwrap()))
+            }
+        }
     }
     eprintln!(
-        "3 emulated EVSE changes in {:?}: {changes:?}",
+        "{created} EVSEs created, then 3 status changes {:?} after start: {changes:?}",
         started.elapsed()
+    );
+    assert!(
+        changes.iter().any(|c| c.ends_with("CHARGING")),
+        "{changes:?}"
     );
 
     let lines = log.lock().unwrap().clone();
