@@ -1,6 +1,11 @@
 //! The command line: serve (the default), migrate, schema, token, apikey,
-//! replay, config check, backup.
+//! replay, config check, backup, emulate.
+//!
+//! `emulate` also reads CHARGEGRAPH_EMULATOR_TOKEN and
+//! CHARGEGRAPH_EMULATOR_PULL_TOKEN (its `--token` and `--pull-token`).
 
+use std::future::IntoFuture;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -12,6 +17,7 @@ use tracing::info;
 use crate::app::{self, AppState};
 use crate::config::Config;
 use crate::domain::{time, Party};
+use crate::emulator::{self, Emulator, EmulatorConfig, Faults, OcpiVersion, Target, Until};
 use crate::events::Events;
 use crate::ocpi::auth::{hash_token, Strictness};
 use crate::ocpi::replay::{self, Summary};
@@ -54,6 +60,8 @@ enum Command {
     },
     /// Re-apply inbox rows through the normal ingest path (after a fix).
     Replay(ReplayArgs),
+    /// Act as a CPO: push a simulated fleet to a receiver, serve its sender interface.
+    Emulate(Box<EmulateArgs>),
 }
 
 #[derive(Debug, Subcommand)]
@@ -101,9 +109,103 @@ enum ApiKeyCommand {
 
 #[derive(Debug, Default, Args)]
 struct ServeArgs {
-    /// Also replay a bundled GreenFlux day through the receiver.
+    /// Also replay a bundled GreenFlux day, then push an emulated live fleet (NL/EMU).
     #[arg(long)]
     demo: bool,
+}
+
+/// The emulated CPO: where it pushes, what it serves, how its world runs.
+#[derive(Debug, Args)]
+struct EmulateArgs {
+    /// The receiver: its root URL (`/ocpi/{version}` is added) or a version base URL.
+    #[arg(long)]
+    target: String,
+    /// The push token, sent as `Authorization: Token <token>`.
+    #[arg(long, env = "CHARGEGRAPH_EMULATOR_TOKEN", hide_env_values = true)]
+    token: String,
+    /// Also serve the sender interface (OCPI GETs, GreenFlux's pull API) on this address.
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// The token the sender interface accepts; a random one, printed once, when not given.
+    #[arg(long, env = "CHARGEGRAPH_EMULATOR_PULL_TOKEN", hide_env_values = true)]
+    pull_token: Option<String>,
+    /// Seed of every random choice: the same seed makes the same world.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The CPO's party, as CC/PTY.
+    #[arg(long, default_value = "NL/GFX", value_parser = parse_party)]
+    party: Party,
+    /// How many locations.
+    #[arg(long, default_value_t = 10)]
+    locations: usize,
+    /// Share of locations with DC fast chargers (0 to 1).
+    #[arg(long, default_value_t = 0.25)]
+    dc_share: f64,
+    /// The shapes pushed: GreenFlux's 2.1.1 or OCPI 2.2.1.
+    #[arg(long = "ocpi", default_value = "2.1.1", value_parser = parse_version)]
+    version: OcpiVersion,
+    /// Simulated seconds per real second (60: a minute a second); 0 as fast as pushes are answered.
+    #[arg(long, default_value_t = 60.0)]
+    speed: f64,
+    /// Where the simulated clock starts (RFC 3339); now when not given.
+    #[arg(long, value_parser = parse_instant)]
+    start: Option<DateTime<Utc>>,
+    /// Simulated time to run (e.g. 4h, 2d); forever when not given.
+    #[arg(long, value_parser = parse_span)]
+    duration: Option<chrono::Duration>,
+    /// Share of pushes the network drops (0 to 1).
+    #[arg(long, default_value_t = 0.0)]
+    drop: f64,
+    /// Share of pushes held back and sent after one to three later ones (0 to 1).
+    #[arg(long, default_value_t = 0.0)]
+    reorder: f64,
+    /// Share of pushes sent twice (0 to 1).
+    #[arg(long, default_value_t = 0.0)]
+    duplicate: f64,
+    /// Sessions per EVSE per simulated day, on average.
+    #[arg(long, default_value_t = 6.0)]
+    sessions_per_day: f64,
+    /// Faults (OUTOFORDER, INOPERATIVE) per EVSE per simulated day, on average.
+    #[arg(long, default_value_t = 0.5)]
+    faults_per_day: f64,
+    /// Seconds between a session's meter PATCHes (divides 900).
+    #[arg(long, default_value_t = 300)]
+    meter_interval: u64,
+    /// Seconds from a session's end to its CDR.
+    #[arg(long, default_value_t = 900)]
+    cdr_delay: u64,
+    /// The sender interface's largest page (X-Limit).
+    #[arg(long, default_value_t = 100)]
+    page_limit: usize,
+}
+
+impl EmulateArgs {
+    fn config(&self, pull_token: String) -> EmulatorConfig {
+        EmulatorConfig {
+            seed: self.seed,
+            party: self.party.clone(),
+            locations: self.locations,
+            dc_share: self.dc_share,
+            start: self.start.unwrap_or_else(Utc::now),
+            speed: self.speed,
+            version: self.version,
+            faults: Faults {
+                drop: self.drop,
+                reorder: self.reorder,
+                duplicate: self.duplicate,
+            },
+            sessions_per_evse_per_day: self.sessions_per_day,
+            faults_per_evse_per_day: self.faults_per_day,
+            meter_interval_secs: self.meter_interval,
+            cdr_delay_secs: self.cdr_delay,
+            page_limit: self.page_limit,
+            pull_token,
+        }
+    }
+}
+
+fn parse_version(s: &str) -> Result<OcpiVersion, String> {
+    OcpiVersion::parse(s).ok_or_else(|| format!("unsupported OCPI version {s:?}: 2.1.1 or 2.2.1"))
 }
 
 #[derive(Debug, Subcommand)]
@@ -257,6 +359,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Config(ConfigCommand::Check) => config_check(&config),
         Command::Backup { path } => backup(&config, &path).await,
         Command::Replay(args) => replay_rows(config, args).await,
+        Command::Emulate(args) => emulate(*args).await,
     }
 }
 
@@ -278,16 +381,94 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<()> {
     info!("GraphiQL at http://{addr}/graphiql");
     info!("OCPI receiver at http://{addr}/ocpi/2.1.1/ and http://{addr}/ocpi/2.2.1/");
     if args.demo {
-        let store = state.store.clone();
-        tokio::spawn(async move {
-            if let Err(err) = demo::replay(&store, addr).await {
-                tracing::error!(error = %err, "demo replay failed");
-            }
-        });
+        start_demo(&state, addr).await?;
     }
     app::serve(listener, state, shutdown::signal()).await?;
     info!("stopped");
     Ok(())
+}
+
+/// Replays the bundled day, then lets the demo emulator push; serves the
+/// emulator's sender interface on another port of the same address.
+async fn start_demo(state: &AppState, addr: SocketAddr) -> anyhow::Result<()> {
+    let emulator = demo::emulator()?;
+    let sender = TcpListener::bind((addr.ip(), 0))
+        .await
+        .context("cannot listen for the emulator's sender interface")?;
+    let sender_addr = sender.local_addr()?;
+    info!(
+        url = %format!("http://{sender_addr}/ocpi/versions"),
+        party = demo::EMULATOR_PARTY,
+        "emulated CPO sender interface",
+    );
+    eprintln!("the emulated CPO's pull token, shown only once:");
+    println!("{}", emulator.config().pull_token);
+    tokio::spawn(axum::serve(sender, emulator.sender_router()).into_future());
+    let (store, shutdown) = (state.store.clone(), state.shutdown.clone());
+    tokio::spawn(async move {
+        if let Err(err) = demo::replay(&store, addr).await {
+            tracing::error!(error = %err, "demo replay failed");
+        }
+        if let Err(err) = demo::emulate(&store, addr, emulator, shutdown).await {
+            tracing::error!(error = %err, "demo emulator failed");
+        }
+    });
+    Ok(())
+}
+
+/// `emulate`: pushes until `--duration` of simulated time has passed (or
+/// forever); with `--listen`, serves the sender interface until stopped.
+async fn emulate(args: EmulateArgs) -> anyhow::Result<()> {
+    let generated = args.pull_token.is_none();
+    let pull_token = args.pull_token.clone().unwrap_or_else(demo::new_token);
+    let emulator = Emulator::new(args.config(pull_token))?;
+    if let Some(listen) = args.listen {
+        let listener = TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        let addr = listener.local_addr()?;
+        info!(url = %format!("http://{addr}/ocpi/versions"), "sender interface listening");
+        if generated {
+            eprintln!("the sender interface's pull token, shown only once:");
+            println!("{}", emulator.config().pull_token);
+        }
+        tokio::spawn(axum::serve(listener, emulator.sender_router()).into_future());
+    }
+    let until = match args.duration {
+        Some(span) => Until::For(span.to_std().context("--duration must be positive")?),
+        None => Until::Forever,
+    };
+    let target = Target::new(args.target.clone(), args.token.clone());
+    let report = tokio::select! {
+        report = emulator.run(&target, until) => report?,
+        () = shutdown::signal() => {
+            info!("stopped");
+            return Ok(());
+        }
+    };
+    eprintln!("{}", run_summary(&report));
+    if args.listen.is_some() {
+        info!("run finished; the sender interface keeps serving until stopped");
+        shutdown::signal().await;
+    }
+    Ok(())
+}
+
+fn run_summary(report: &emulator::RunReport) -> String {
+    let p = &report.pushes;
+    format!(
+        "{} events up to {}: {} pushes meant, {} accepted, {} refused, {} failed, \
+         {} dropped, {} reordered, {} duplicated",
+        report.events,
+        report.until.map(stamp).unwrap_or_default(),
+        p.intended,
+        p.accepted,
+        p.refused,
+        p.failed,
+        p.dropped,
+        p.reordered,
+        p.duplicated,
+    )
 }
 
 /// Every WebSocket subscriber holds a socket: allow as many open files as

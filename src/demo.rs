@@ -1,5 +1,6 @@
 //! `serve --demo`: replays a bundled GreenFlux day through our own HTTP
-//! receiver, so a new user sees data in GraphiQL at once.
+//! receiver, so a new user sees data in GraphiQL at once, then lets an
+//! emulated CPO push a live fleet into it.
 
 use std::net::SocketAddr;
 
@@ -7,8 +8,13 @@ use rand::RngCore;
 use tracing::{info, warn};
 
 use crate::domain::Party;
+use crate::emulator::{Emulator, EmulatorConfig, EmulatorError, Target, Until};
 use crate::ocpi::auth::hash_token;
+use crate::shutdown::Shutdown;
 use crate::store::{tokens, Store};
+
+/// The party of the demo's emulated CPO, apart from the replayed NL/GFX day.
+pub const EMULATOR_PARTY: &str = "NL/EMU";
 
 const LOCATION_ID: &str = "0d4ef8c6-e0c8-54c1d-b4f4-eb245f3f7afa";
 const SESSION_ID: &str = "NLGFX637561499213897595-ef07d";
@@ -103,6 +109,49 @@ pub async fn replay(store: &Store, addr: SocketAddr) -> anyhow::Result<()> {
         } else {
             warn!(method = step.method, path = %step.path, %status, %message, "demo push refused");
         }
+    }
+    Ok(())
+}
+
+/// The demo's emulated CPO: 20 NL/EMU locations from now, at one simulated
+/// minute per second, busy enough that an EVSE status changes every second
+/// or two; a fresh random pull token for its sender interface.
+pub fn emulator() -> Result<Emulator, EmulatorError> {
+    let party = Party::parse(EMULATOR_PARTY).map_err(|e| EmulatorError::Config(e.to_string()))?;
+    Emulator::new(EmulatorConfig {
+        seed: 2024,
+        party,
+        locations: 20,
+        speed: 60.0,
+        sessions_per_evse_per_day: 12.0,
+        faults_per_evse_per_day: 1.0,
+        pull_token: new_token(),
+        ..EmulatorConfig::default()
+    })
+}
+
+/// Creates a push token for the emulator's party and lets it push into the
+/// server at `addr` until the server shuts down.
+pub async fn emulate(
+    store: &Store,
+    addr: SocketAddr,
+    emulator: Emulator,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let token = new_token();
+    let party = emulator.config().party.clone();
+    tokens::insert(
+        store,
+        &hash_token(&token),
+        Some("demo emulator".into()),
+        &[party],
+        false,
+    )
+    .await?;
+    let target = Target::new(format!("http://{addr}"), token);
+    tokio::select! {
+        run = emulator.run(&target, Until::Forever) => { run?; }
+        () = shutdown.draining() => info!("demo emulator stopped"),
     }
     Ok(())
 }

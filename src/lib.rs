@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod emulator;
 pub mod events;
 pub mod front_door;
 pub mod graphql;

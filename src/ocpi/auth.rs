@@ -117,7 +117,8 @@ pub async fn authenticate(store: &Store, headers: &HeaderMap) -> Result<Caller, 
     }
 }
 
-fn credentials(headers: &HeaderMap) -> Result<&str, OcpiError> {
+/// The token of an `Authorization: Token <x>` header, as sent (raw or base64).
+pub(crate) fn credentials(headers: &HeaderMap) -> Result<&str, OcpiError> {
     let value = headers
         .get(axum::http::header::AUTHORIZATION)
         .ok_or_else(|| OcpiError::Unauthorized("missing Authorization header".into()))?;
@@ -140,7 +141,7 @@ fn credentials(headers: &HeaderMap) -> Result<&str, OcpiError> {
 /// The base64 readings of a token, each named by its form: standard padded
 /// (RFC 4648 §4, what OCPI 2.2 asks for), then unpadded, then the URL-safe
 /// alphabet (§5) padded and unpadded, as peers send them.
-fn decodings(token: &str) -> Vec<(&'static str, String)> {
+pub(crate) fn decodings(token: &str) -> Vec<(&'static str, String)> {
     use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
     let engines: [(&str, &base64::engine::GeneralPurpose); 4] = [
         ("base64", &STANDARD),

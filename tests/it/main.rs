@@ -5,6 +5,7 @@ mod apikeys;
 mod auth;
 mod board;
 mod cli;
+mod emulator;
 mod examples;
 mod fuzz;
 mod graphql_http;

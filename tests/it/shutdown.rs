@@ -227,7 +227,9 @@ async fn the_token_usage_writer_logs_in_the_request_span() {
 }
 
 /// Waits for the JSON "listening" line; returns the address and the log so far and after.
-async fn read_log(stderr: tokio::process::ChildStderr) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
+pub(crate) async fn read_log(
+    stderr: tokio::process::ChildStderr,
+) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
     let log = Arc::new(Mutex::new(Vec::new()));
     let (found, addr) = tokio::sync::oneshot::channel();
     let lines = log.clone();
