@@ -312,7 +312,8 @@ fn inbox_row(push: &Push) -> InboxRow {
         country_code,
         party_id,
         object_id: push.ids.last().cloned(),
-        token_pk: Some(push.caller.token_pk),
+        // A pull was made with no push token of ours.
+        token_pk: (push.source != Source::Pull).then_some(push.caller.token_pk),
         request_id: push.request_id.clone(),
         http_status: 200,
         status_code: 1000,
