@@ -255,7 +255,10 @@ impl Config {
             .merge(Env::prefixed("CHARGEGRAPH_").ignore(&["CONFIG", "CI", "TEST_DATABASE_URL"]))
             .extract()
             .map_err(Box::new)?;
-        config.reconcile.iter_mut().for_each(CpoConfig::token_from_env);
+        config
+            .reconcile
+            .iter_mut()
+            .for_each(CpoConfig::token_from_env);
         Ok(config)
     }
 
@@ -383,7 +386,10 @@ mod tests {
             .extract()
             .unwrap();
         assert_eq!(config.reconcile.len(), 1);
-        assert_eq!(config.reconcile[0].profile, crate::reconcile::Profile::Greenflux);
+        assert_eq!(
+            config.reconcile[0].profile,
+            crate::reconcile::Profile::Greenflux
+        );
         assert_eq!(config.reconcile[0].splay_minutes, 60);
         assert!(config.check_reconcile().is_empty());
         let redacted = config.redacted_toml();

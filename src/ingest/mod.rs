@@ -118,6 +118,9 @@ pub struct Applied {
     pub cdr_key: Option<(String, String, String)>,
     /// Whether outbox events were written.
     pub emitted: bool,
+    /// (country_code, party_id, location_id) of a location the object names
+    /// but we do not have, for a targeted pull.
+    pub unknown_location: Option<(String, String, String)>,
 }
 
 /// What an apply step works with: the transaction and the push's facts.

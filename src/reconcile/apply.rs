@@ -89,7 +89,11 @@ impl<'a> Applier<'a> {
     }
 
     /// Applies one object; says whether ingest accepted it.
-    pub async fn apply_one(&mut self, body: Value, owner: Option<&Party>) -> Result<bool, StoreError> {
+    pub async fn apply_one(
+        &mut self,
+        body: Value,
+        owner: Option<&Party>,
+    ) -> Result<bool, StoreError> {
         let (push, object_key) = match self.push_for(body, owner) {
             Ok(found) => found,
             Err(why) => {
@@ -134,7 +138,10 @@ impl<'a> Applier<'a> {
         let [cc, party, id] = push.ids.as_slice() else {
             return Ok(push);
         };
-        if sessions::find(self.store.db(), cc, party, id).await?.is_some() {
+        if sessions::find(self.store.db(), cc, party, id)
+            .await?
+            .is_some()
+        {
             push.method = Method::PATCH;
         }
         Ok(push)

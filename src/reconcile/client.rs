@@ -122,7 +122,10 @@ fn read_envelope(url: &Url, envelope: Value) -> Result<Value, ReconcileError> {
         });
     }
     let mut envelope = envelope;
-    Ok(envelope.get_mut("data").map(Value::take).unwrap_or(Value::Null))
+    Ok(envelope
+        .get_mut("data")
+        .map(Value::take)
+        .unwrap_or(Value::Null))
 }
 
 /// A status_code sent as a number or (leniently) as a numeric string.

@@ -151,10 +151,12 @@ impl<'a> Pager<'a> {
             },
         };
         match next {
-            Some(next) if self.fetched.contains(&page_key(&next)) => Err(ReconcileError::LinkLoop {
-                from: url.to_string(),
-                to: next.to_string(),
-            }),
+            Some(next) if self.fetched.contains(&page_key(&next)) => {
+                Err(ReconcileError::LinkLoop {
+                    from: url.to_string(),
+                    to: next.to_string(),
+                })
+            }
             next => Ok(next),
         }
     }
@@ -175,7 +177,13 @@ impl<'a> Pager<'a> {
         // caught anew until the next step back (of which there are few).
         self.fetched.clear();
         let back = offset.saturating_sub(before - now);
-        tracing::debug!(offset, back, before, now, "total count shrank; stepping back");
+        tracing::debug!(
+            offset,
+            back,
+            before,
+            now,
+            "total count shrank; stepping back"
+        );
         Some(self.capped(with_param(url, "offset", back)))
     }
 
@@ -236,7 +244,12 @@ fn page_key(url: &Url) -> String {
         .collect();
     pairs.sort();
     let host = url.host_str().unwrap_or_default();
-    format!("{}://{host}:{:?}{}?{pairs:?}", url.scheme(), url.port(), url.path())
+    format!(
+        "{}://{host}:{:?}{}?{pairs:?}",
+        url.scheme(),
+        url.port(),
+        url.path()
+    )
 }
 
 fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
@@ -274,7 +287,9 @@ mod tests {
     use reqwest::header::HeaderValue;
 
     fn at(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     #[test]
@@ -291,7 +306,10 @@ mod tests {
             next_link(&headers, &base).unwrap().as_str(),
             "https://cpo/ocpi/2.2.1/locations?offset=2&limit=2"
         );
-        headers.insert("link", HeaderValue::from_static("<https://cpo/y>; rel=last"));
+        headers.insert(
+            "link",
+            HeaderValue::from_static("<https://cpo/y>; rel=last"),
+        );
         assert_eq!(next_link(&headers, &base), None);
     }
 
@@ -317,22 +335,32 @@ mod tests {
                 ("2026-01-06T23:59:58Z".into(), "2026-01-07T12:00:00Z".into()),
             ]
         );
-        let open = Window { from: None, to: None };
-        assert_eq!(windows(open, Some(Duration::hours(72)), Duration::seconds(1)), vec![open]);
+        let open = Window {
+            from: None,
+            to: None,
+        };
+        assert_eq!(
+            windows(open, Some(Duration::hours(72)), Duration::seconds(1)),
+            vec![open]
+        );
     }
 
     #[test]
     fn the_same_page_is_recognised_however_its_url_is_spelled() {
-        let ours = Url::parse("https://cpo/l?date_from=2026-01-01T00%3A00%3A00Z&offset=2&limit=2").unwrap();
-        let theirs = Url::parse("https://cpo/l?limit=2&offset=2&date_from=2026-01-01T00:00:00Z").unwrap();
+        let ours = Url::parse("https://cpo/l?date_from=2026-01-01T00%3A00%3A00Z&offset=2&limit=2")
+            .unwrap();
+        let theirs =
+            Url::parse("https://cpo/l?limit=2&offset=2&date_from=2026-01-01T00:00:00Z").unwrap();
         assert_eq!(page_key(&ours), page_key(&theirs));
-        let other = Url::parse("https://cpo/l?limit=2&offset=4&date_from=2026-01-01T00:00:00Z").unwrap();
+        let other =
+            Url::parse("https://cpo/l?limit=2&offset=4&date_from=2026-01-01T00:00:00Z").unwrap();
         assert_ne!(page_key(&ours), page_key(&other));
     }
 
     #[test]
     fn a_parameter_is_replaced_and_the_others_kept() {
-        let url = Url::parse("https://cpo/l?date_from=2026-01-01T00%3A00%3A00Z&offset=4&limit=9").unwrap();
+        let url = Url::parse("https://cpo/l?date_from=2026-01-01T00%3A00%3A00Z&offset=4&limit=9")
+            .unwrap();
         assert_eq!(
             with_param(&url, "offset", 3).as_str(),
             "https://cpo/l?date_from=2026-01-01T00%3A00%3A00Z&limit=9&offset=3"

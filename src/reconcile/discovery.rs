@@ -60,7 +60,10 @@ fn greenflux(cpo: &CpoConfig, modules: &[Module]) -> Result<Endpoints, Reconcile
     let version = cpo.version.as_deref().unwrap_or(GREENFLUX_DEFAULT_VERSION);
     let mut urls = HashMap::new();
     for module in modules {
-        urls.insert(module.name(), below(&base, &["api", version, module.name()]));
+        urls.insert(
+            module.name(),
+            below(&base, &["api", version, module.name()]),
+        );
     }
     Ok(Endpoints {
         version: "2.1.1",
@@ -71,8 +74,8 @@ fn greenflux(cpo: &CpoConfig, modules: &[Module]) -> Result<Endpoints, Reconcile
 async fn discover(client: &Client, cpo: &CpoConfig) -> Result<Endpoints, ReconcileError> {
     let versions_url = parse(&cpo.url)?;
     let listed = client.get(&versions_url).await?.data;
-    let (version, details_url) = choose_version(&listed, wanted_version(cpo))
-        .ok_or_else(|| ReconcileError::Discovery {
+    let (version, details_url) =
+        choose_version(&listed, wanted_version(cpo)).ok_or_else(|| ReconcileError::Discovery {
             url: versions_url.to_string(),
             reason: format!("no version we pull ({}) is listed", PREFERRED.join(", ")),
         })?;

@@ -58,7 +58,9 @@ pub enum ReconcileError {
     },
     /// The CPO's `Link: rel="next"` names a page already fetched in this
     /// crawl; following it would never end.
-    #[error("Link rel=\"next\" of {from} points to {to}, which this crawl already fetched; stopped")]
+    #[error(
+        "Link rel=\"next\" of {from} points to {to}, which this crawl already fetched; stopped"
+    )]
     LinkLoop {
         /// The page whose Link it is.
         from: String,

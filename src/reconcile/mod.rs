@@ -400,5 +400,10 @@ async fn window_of(
 
 /// The earliest `date_from` of the windows, or none when one has none.
 fn earliest(windows: &[Window]) -> Option<DateTime<Utc>> {
-    windows.iter().map(|w| w.from).collect::<Option<Vec<_>>>()?.into_iter().min()
+    windows
+        .iter()
+        .map(|w| w.from)
+        .collect::<Option<Vec<_>>>()?
+        .into_iter()
+        .min()
 }

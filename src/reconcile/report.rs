@@ -114,9 +114,11 @@ impl RunReport {
             .error
             .iter()
             .cloned()
-            .chain(self.modules.iter().filter_map(|m| {
-                m.error.as_ref().map(|e| format!("{}: {e}", m.module))
-            }))
+            .chain(
+                self.modules
+                    .iter()
+                    .filter_map(|m| m.error.as_ref().map(|e| format!("{}: {e}", m.module))),
+            )
             .collect();
         let fields = (
             sum(|m| m.fetched),

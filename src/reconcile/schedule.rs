@@ -120,8 +120,8 @@ async fn scheduled(background: Background, cpo: CpoConfig, cancel: CancellationT
 /// interval since its last run started (nothing before the first), plus a
 /// random splay.
 async fn next_wait(store: &Store, cpo: &CpoConfig) -> Result<Duration, StoreError> {
-    let interval = chrono::Duration::try_hours(cpo.interval_hours as i64)
-        .unwrap_or(chrono::Duration::MAX);
+    let interval =
+        chrono::Duration::try_hours(cpo.interval_hours as i64).unwrap_or(chrono::Duration::MAX);
     let last = runs::last_started(store.db(), &cpo.name).await?;
     let left = last
         .and_then(|at| at.checked_add_signed(interval))

@@ -190,7 +190,8 @@ impl CpoConfig {
                 ));
             }
         }
-        let chosen = |m: &&Module| self.modules.is_empty() || self.modules.iter().any(|n| n == m.name());
+        let chosen =
+            |m: &&Module| self.modules.is_empty() || self.modules.iter().any(|n| n == m.name());
         Ok(all.iter().filter(chosen).copied().collect())
     }
 
@@ -208,11 +209,16 @@ impl CpoConfig {
                 token_variable(name)
             ));
         }
-        let parties = self.party_list().map_err(|e| format!("reconcile {name}: {e}"))?;
+        let parties = self
+            .party_list()
+            .map_err(|e| format!("reconcile {name}: {e}"))?;
         if parties.is_empty() {
-            return Err(format!("reconcile {name}: no parties (e.g. parties = [\"NL/GFX\"])"));
+            return Err(format!(
+                "reconcile {name}: no parties (e.g. parties = [\"NL/GFX\"])"
+            ));
         }
-        self.module_list().map_err(|e| format!("reconcile {name}: {e}"))?;
+        self.module_list()
+            .map_err(|e| format!("reconcile {name}: {e}"))?;
         if self.page_limit == 0 {
             return Err(format!("reconcile {name}: page_limit must be at least 1"));
         }
@@ -311,6 +317,9 @@ mod tests {
         let debug = format!("{cpo:?}");
         assert!(!debug.contains("pull-secret"), "{debug}");
         assert!(debug.contains("token: \"***\""), "{debug}");
-        assert_eq!(token_variable("gfx-prod"), "CHARGEGRAPH_RECONCILE_GFX_PROD_TOKEN");
+        assert_eq!(
+            token_variable("gfx-prod"),
+            "CHARGEGRAPH_RECONCILE_GFX_PROD_TOKEN"
+        );
     }
 }

@@ -235,8 +235,10 @@ pub struct HealQueue {
     wake: Arc<Notify>,
 }
 
-/// How long a failed heal waits before a push may ask for it again.
-const FAILED_COOL_DOWN: i64 = 3600;
+/// How long a finished heal (done or failed) waits before a push may ask
+/// for it again: a peer whose EVSE PATCHes name a uid its location does not
+/// have would otherwise have the location pulled on every PATCH.
+const COOL_DOWN: i64 = 3600;
 
 impl HealQueue {
     /// A queue for the parties some configured CPO is pulled for.
@@ -278,8 +280,8 @@ impl HealQueue {
     }
 }
 
-/// Inserts the location's heal row, or re-arms it when it is done or failed
-/// long enough ago; a pending row is left as it is.
+/// Inserts the location's heal row, or re-arms it when it was done or
+/// failed long enough ago; a pending row is left as it is.
 async fn arm(
     conn: &impl ConnectionTrait,
     (cc, party, id): (&str, &str, &str),
@@ -311,8 +313,12 @@ async fn arm(
         row.insert(conn).await?;
         return Ok(());
     };
-    let cooled = row.next_attempt_at <= now - Duration::seconds(FAILED_COOL_DOWN);
-    let rearm = row.status == "done" || (row.status == "failed" && cooled);
+    let since = now - Duration::seconds(COOL_DOWN);
+    let rearm = match row.status.as_str() {
+        "done" => row.done_at.is_none_or(|at| at <= since),
+        "failed" => row.next_attempt_at <= since,
+        _ => false,
+    };
     let mut update = location_heal::ActiveModel {
         id: Set(row.id),
         requested_at: Set(now),
@@ -413,7 +419,12 @@ pub async fn heal_failed(
     let now = Utc::now();
     let update = location_heal::ActiveModel {
         id: Set(heal_pk),
-        status: Set(if retry_at.is_some() { "pending" } else { "failed" }.into()),
+        status: Set(if retry_at.is_some() {
+            "pending"
+        } else {
+            "failed"
+        }
+        .into()),
         next_attempt_at: Set(retry_at.unwrap_or(now)),
         last_error: Set(Some(error.to_owned())),
         ..Default::default()
