@@ -72,14 +72,16 @@ fn greenflux(cpo: &CpoConfig, modules: &[Module]) -> Result<Endpoints, Reconcile
 }
 
 async fn discover(client: &Client, cpo: &CpoConfig) -> Result<Endpoints, ReconcileError> {
-    let versions_url = parse(&cpo.url)?;
+    // The versions and details URLs are fetched as given; only the module
+    // endpoints are normalised (we append ids and queries to them).
+    let versions_url = exact(&cpo.url)?;
     let listed = client.get(&versions_url).await?.data;
     let (version, details_url) =
         choose_version(&listed, wanted_version(cpo)).ok_or_else(|| ReconcileError::Discovery {
             url: versions_url.to_string(),
             reason: format!("no version we pull ({}) is listed", PREFERRED.join(", ")),
         })?;
-    let details_url = parse(&details_url)?;
+    let details_url = exact(&details_url)?;
     let details = client.get(&details_url).await?.data;
     Ok(Endpoints {
         version,
@@ -149,6 +151,11 @@ fn module_named(identifier: &str) -> Option<Module> {
     ]
     .into_iter()
     .find(|m| m.name().eq_ignore_ascii_case(identifier.trim()))
+}
+
+fn exact(text: &str) -> Result<Url, ReconcileError> {
+    Url::parse(text.trim())
+        .map_err(|e| ReconcileError::Config(format!("{text:?} is not a URL: {e}")))
 }
 
 /// A URL without a trailing slash on its path.

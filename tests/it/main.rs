@@ -14,6 +14,7 @@ mod policies;
 mod read_api;
 mod readme;
 mod receiver;
+mod reconcile;
 mod replicas;
 mod schema;
 mod shutdown;
