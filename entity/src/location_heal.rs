@@ -19,7 +19,7 @@ pub struct Model {
     pub location_id_key: String,
     /// pending, done or failed.
     pub status: String,
-    /// When a push last asked for it.
+    /// When a push asked for it (first, or again once it was done or failed).
     pub requested_at: DateTimeUtc,
     /// Pulls tried since it was last asked for.
     pub attempts: i32,

@@ -225,7 +225,11 @@ pub async fn heal_locations(
     let mut applier = Applier::new(&pull, Module::Locations);
     let mut outcomes = Vec::with_capacity(targets.len());
     for target in targets {
-        outcomes.push(heal_one(&client, &endpoints, &mut applier, target).await?);
+        let span = tracing::info_span!("reconcile.heal", run.id = run_id, cpo = %cpo.name,
+            ocpi.country_code = %target.party.country_code, ocpi.party_id = %target.party.party_id,
+            location.id = %target.location_id);
+        let healed = heal_one(&client, &endpoints, &mut applier, target);
+        outcomes.push(healed.instrument(span).await?);
     }
     let module = applier.report;
     let report = finish(store, run, run_id, vec![module], None, metrics).await?;

@@ -267,6 +267,15 @@ impl HealQueue {
         if !self.covers(country_code, party_id) {
             return Ok(false);
         }
+        // Most pushes naming a location already queued write nothing: the
+        // decision is read first, outside the (single, on SQLite) writer.
+        let existing = find_heal(store.db(), country_code, party_id, location_id).await?;
+        if existing
+            .as_ref()
+            .is_some_and(|row| !rearmable(row, Utc::now()))
+        {
+            return Ok(true);
+        }
         let write = store.begin_write().await?;
         arm(&write.txn, (country_code, party_id, location_id)).await?;
         write.commit().await?;
@@ -313,24 +322,30 @@ async fn arm(
         row.insert(conn).await?;
         return Ok(());
     };
+    if !rearmable(&row, now) {
+        return Ok(());
+    }
+    let update = location_heal::ActiveModel {
+        id: Set(row.id),
+        status: Set("pending".into()),
+        requested_at: Set(now),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        ..Default::default()
+    };
+    update.update(conn).await?;
+    Ok(())
+}
+
+/// Whether a push may queue this heal again: it was done, or given up,
+/// longer than the cool-down ago.
+fn rearmable(row: &location_heal::Model, now: DateTime<Utc>) -> bool {
     let since = now - Duration::seconds(COOL_DOWN);
-    let rearm = match row.status.as_str() {
+    match row.status.as_str() {
         "done" => row.done_at.is_none_or(|at| at <= since),
         "failed" => row.next_attempt_at <= since,
         _ => false,
-    };
-    let mut update = location_heal::ActiveModel {
-        id: Set(row.id),
-        requested_at: Set(now),
-        ..Default::default()
-    };
-    if rearm {
-        update.status = Set("pending".into());
-        update.attempts = Set(0);
-        update.next_attempt_at = Set(now);
     }
-    update.update(conn).await?;
-    Ok(())
 }
 
 /// Claims up to `limit` due heals of these parties: each is leased until

@@ -354,6 +354,15 @@ async fn an_evse_patch_for_an_unknown_location_is_healed_by_a_targeted_pull() {
         .sqlite_column("SELECT status FROM evse WHERE uid = 'BE-BEC-E041503001'")
         .await;
     assert_eq!(evse, vec!["CHARGING"]);
+
+    // GreenFlux's `-1` uid is no EVSE of the location: refused, and the
+    // location, healed a moment ago, is not queued again (one pull an hour).
+    let suffixed = app.patch_evse(&id, "BE-BEC-E041503001-1", &status).await;
+    assert_eq!((suffixed.status, suffixed.code()), (404, 2003));
+    let heal = app
+        .sqlite_column("SELECT status || ' ' || CAST(attempts AS TEXT) FROM location_heal")
+        .await;
+    assert_eq!(heal, vec!["done 1"]);
 }
 
 #[tokio::test]
