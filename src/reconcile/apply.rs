@@ -28,6 +28,9 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
+/// Pulled objects applied at once (each still in its own savepoint).
+const IN_FLIGHT: usize = 32;
+
 /// Applies the objects of one module and counts what became of them.
 pub struct Applier<'a> {
     store: &'a Store,
@@ -82,8 +85,20 @@ impl<'a> Applier<'a> {
         items: Vec<Value>,
         owner: Option<&Party>,
     ) -> Result<(), StoreError> {
+        let mut pushes = Vec::with_capacity(items.len());
         for item in items {
-            self.apply_one(item, owner).await?;
+            if let Some(push) = self.prepare(item, owner).await? {
+                pushes.push(push);
+            }
+        }
+        // Applied together, so that the group-commit writers commit them in
+        // a few transactions rather than one each; a page holds distinct
+        // objects (or versions, which the stale guard orders).
+        for chunk in pushes.chunks(IN_FLIGHT) {
+            let applying = chunk.iter().map(|p| apply_push(self.store, self.events, p));
+            for applied in futures::future::join_all(applying).await {
+                self.count(applied);
+            }
         }
         Ok(())
     }
@@ -94,25 +109,42 @@ impl<'a> Applier<'a> {
         body: Value,
         owner: Option<&Party>,
     ) -> Result<bool, StoreError> {
+        let failed_before = self.report.failed;
+        match self.prepare(body, owner).await? {
+            Some(push) => {
+                let applied = apply_push(self.store, self.events, &push).await;
+                Ok(self.count(applied))
+            }
+            // Seen before in this run (accepted then), or not applicable.
+            None => Ok(self.report.failed == failed_before),
+        }
+    }
+
+    /// The push of a pulled object, counted as fetched; `None` for an
+    /// object seen before in this run, or one that cannot be put anywhere
+    /// (counted as failed).
+    async fn prepare(
+        &mut self,
+        body: Value,
+        owner: Option<&Party>,
+    ) -> Result<Option<Push>, StoreError> {
         let (push, object_key) = match self.push_for(body, owner) {
             Ok(found) => found,
             Err(why) => {
                 tracing::warn!(ocpi.module = self.module.name(), reason = %why, "pulled object skipped");
                 self.report.fetched += 1;
                 self.report.failed += 1;
-                return Ok(false);
+                return Ok(None);
             }
         };
         let stamp = push.body.get("last_updated").and_then(Value::as_str);
         let identity = (object_key, stamp.map(str::to_owned));
         if !self.seen.insert(identity) {
             // The same version again (overlapping windows, a step back).
-            return Ok(true);
+            return Ok(None);
         }
         self.report.fetched += 1;
-        let push = self.method_for(push).await?;
-        let applied = apply_push(self.store, self.events, &push).await;
-        Ok(self.count(applied))
+        Ok(Some(self.method_for(push).await?))
     }
 
     fn count(&mut self, applied: Result<Applied, OcpiError>) -> bool {
