@@ -137,7 +137,16 @@ pub async fn run_once(
         run_id,
     };
     let (modules, error) = pulled.modules(&modules, windows).instrument(span).await?;
-    finish(store, run, run_id, modules, error, options.metrics.as_ref()).await
+    let metrics = options.metrics.as_ref();
+    finish(
+        store,
+        (run, options.trigger),
+        run_id,
+        modules,
+        error,
+        metrics,
+    )
+    .await
 }
 
 /// What one run pulls with.
@@ -210,6 +219,7 @@ pub async fn heal_locations(
         Err(err) => {
             let why = err.to_string();
             let outcomes = targets.iter().map(|_| Err(why.clone())).collect();
+            let run = (run, Trigger::Heal);
             let report = finish(store, run, run_id, Vec::new(), Some(why), metrics).await?;
             return Ok((report, outcomes));
         }
@@ -232,6 +242,7 @@ pub async fn heal_locations(
         outcomes.push(healed.instrument(span).await?);
     }
     let module = applier.report;
+    let run = (run, Trigger::Heal);
     let report = finish(store, run, run_id, vec![module], None, metrics).await?;
     Ok((report, outcomes))
 }
@@ -261,7 +272,7 @@ async fn heal_one(
 /// Stores, logs and counts the report of a finished run.
 async fn finish(
     store: &Store,
-    run: NewRun,
+    (run, trigger): (NewRun, Trigger),
     run_id: i64,
     modules: Vec<ModuleReport>,
     error: Option<String>,
@@ -273,11 +284,7 @@ async fn finish(
     let report = RunReport {
         run_id,
         cpo: run.cpo,
-        trigger: match run.trigger.as_str() {
-            "scheduled" => Trigger::Scheduled,
-            "heal" => Trigger::Heal,
-            _ => Trigger::Manual,
-        },
+        trigger,
         started_at: run.started_at,
         finished_at,
         window_from: run.window_from,

@@ -23,6 +23,9 @@ use crate::telemetry::metrics::Metrics;
 /// How long a claimed heal is left to its worker before another may take it.
 const HEAL_LEASE: chrono::Duration = chrono::Duration::minutes(5);
 
+/// The least wait after a scheduled run that failed on our side.
+const FAILED_RUN_PAUSE: Duration = Duration::from_secs(60);
+
 /// Heals claimed per CPO per pass.
 const HEAL_BATCH: u64 = 50;
 
@@ -110,7 +113,12 @@ async fn scheduled(background: Background, cpo: CpoConfig, cancel: CancellationT
             _ = cancel.cancelled() => return,
             result = run => if let Err(err) = result {
                 tracing::error!(cpo = %cpo.name, error = %err, "scheduled reconciliation failed");
-                // Not again at once: the next wait counts from this run's start.
+                // A run that failed before it was recorded (the store is
+                // down) is not tried again at once.
+                tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    _ = tokio::time::sleep(FAILED_RUN_PAUSE) => {}
+                }
             }
         }
     }

@@ -399,3 +399,51 @@ async fn reconciliation_runs_are_for_operators_only() {
         "{scoped}"
     );
 }
+
+#[tokio::test]
+async fn serve_pulls_on_its_schedule_and_counts_the_run() {
+    let all = locations();
+    let fake = FakeCpo::start(move |seen, _| page_of(&all, seen, 2)).await;
+    // No earlier run and no splay: the first scheduled pull is due at start.
+    let cpo = CpoConfig {
+        splay_minutes: 0,
+        ..fake.cpo()
+    };
+    let app = TestApp::spawn_with(|c| c.reconcile = vec![cpo]).await;
+
+    let query = "{ reconciliationRuns(filter: {trigger: [SCHEDULED]}) { nodes { finishedAt modules { missing } } } }";
+    let finished = async {
+        loop {
+            let data = app.graphql(query, json!({})).await;
+            let node = &data["reconciliationRuns"]["nodes"][0];
+            if node["finishedAt"].is_string() {
+                return node["modules"].clone();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let modules = tokio::time::timeout(Duration::from_secs(10), finished)
+        .await
+        .expect("the scheduled pull finishes within 10 s");
+    assert_eq!(modules, json!([{"missing": 5}]));
+
+    // Counted just after the report is stored.
+    let line = "chargegraph_reconciliations_total{module=\"locations\",result=\"missing\"} 5";
+    let counted = async {
+        while !app.get_text("/metrics", &[]).await.1.contains(line) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), counted)
+        .await
+        .expect("the run is counted in /metrics");
+    // The next pull waits for the interval (24 h): one run only.
+    assert_eq!(offsets_of(&fake), vec![0, 2, 4]);
+}
+
+fn offsets_of(fake: &FakeCpo) -> Vec<usize> {
+    fake.seen()
+        .iter()
+        .filter_map(|s| s.number("offset"))
+        .collect()
+}
