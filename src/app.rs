@@ -24,7 +24,9 @@ use crate::ingest::retention::Pruner;
 use crate::limits::RateLimits;
 use crate::ocpi::routes::{self, Receiver};
 use crate::ops::{self, Ops};
+use crate::reconcile::{Background, Reconciler};
 use crate::shutdown::Shutdown;
+use crate::store::reconcile::HealQueue;
 use crate::store::tokens::UsageThrottle;
 use crate::store::{Store, StoreError};
 use crate::telemetry::metrics::Metrics;
@@ -59,11 +61,16 @@ pub struct AppState {
     pub shutdown: Shutdown,
     /// The inbox retention task.
     pub pruner: Pruner,
+    /// Where the receiver queues targeted pulls of unknown locations.
+    pub heal: HealQueue,
+    /// The scheduled pulls and the heal worker.
+    pub reconciler: Reconciler,
 }
 
 impl AppState {
-    /// Connects and migrates the database and starts the outbox reader and
-    /// the inbox pruner (`serve` stops the pruner when it stops serving).
+    /// Connects and migrates the database and starts the outbox reader, the
+    /// inbox pruner and reconciliation (`serve` stops the pruner and
+    /// reconciliation when it stops serving).
     pub async fn start(config: Config) -> Result<AppState, StartError> {
         let store = Store::connect(&config.store_options()).await?;
         let auth = Authenticator::from_config(&config, store.clone())?;
@@ -72,15 +79,20 @@ impl AppState {
         // commits, or that push's events could be taken as already seen.
         events.ready().await;
         let pruner = Pruner::start(store.clone(), config.inbox_retention());
+        let metrics = Metrics::new();
+        let heal = HealQueue::new(config.pulled_parties());
+        let reconciler = start_reconciler(&config, &store, &events, &metrics, &heal);
         Ok(AppState {
             limits: RateLimits::from_config(&config),
             config,
             store,
             events,
-            metrics: Metrics::new(),
+            metrics,
             auth,
             shutdown: Shutdown::new(),
             pruner,
+            heal,
+            reconciler,
         })
     }
 
@@ -92,6 +104,40 @@ impl AppState {
             metrics: self.metrics.clone(),
         }
     }
+}
+
+/// Starts the scheduled pulls and the heal worker of the usable
+/// `[[reconcile]]` entries, unless `reconcile_schedule` is off.
+fn start_reconciler(
+    config: &Config,
+    store: &Store,
+    events: &Events,
+    metrics: &Metrics,
+    heal: &HealQueue,
+) -> Reconciler {
+    if !config.reconcile_schedule {
+        return Reconciler::default();
+    }
+    let cpos = config
+        .reconcile
+        .iter()
+        .filter(|cpo| match cpo.check() {
+            Ok(()) => true,
+            Err(problem) => {
+                tracing::error!(problem = %problem, "reconcile entry not scheduled");
+                false
+            }
+        })
+        .cloned()
+        .collect();
+    Reconciler::start(Background {
+        store: store.clone(),
+        events: events.clone(),
+        metrics: metrics.clone(),
+        cpos,
+        heal: heal.clone(),
+        heal_poll: Duration::from_secs(config.reconcile_heal_poll_secs.max(1)),
+    })
 }
 
 /// The whole HTTP surface: OCPI receiver, GraphQL, GraphiQL, the status
@@ -107,6 +153,7 @@ pub fn router(state: &AppState) -> Router {
         shutdown: state.shutdown.clone(),
         body_timeout: timeout_of(&state.config).unwrap_or(Duration::from_secs(3600)),
         token_usage: UsageThrottle::new(Duration::from_secs(60)),
+        heal: state.heal.clone(),
     };
     let endpoint = graphql::Endpoint {
         schema: schema(state),
@@ -245,7 +292,7 @@ pub fn schema(state: &AppState) -> graphql::AppSchema {
 
 /// Serves until `shutdown` completes, then drains: new pushes are answered
 /// 503, WebSockets closed with 1001, in-flight requests finished, all
-/// within `shutdown_drain_ms`; then stops the inbox pruner.
+/// within `shutdown_drain_ms`; then stops the inbox pruner and reconciliation.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -263,6 +310,7 @@ pub async fn serve_router(
 ) -> std::io::Result<()> {
     let served = drain_and_serve(listener, router, &state, shutdown).await;
     state.pruner.stop().await;
+    state.reconciler.stop().await;
     served
 }
 

@@ -1,5 +1,5 @@
 //! The command line: serve (the default), migrate, schema, token, apikey,
-//! replay, config check, backup, emulate.
+//! replay, reconcile, config check, backup, emulate.
 //!
 //! `emulate` also reads CHARGEGRAPH_EMULATOR_TOKEN and
 //! CHARGEGRAPH_EMULATOR_PULL_TOKEN (its `--token` and `--pull-token`).
@@ -23,7 +23,7 @@ use crate::ocpi::auth::{hash_token, Strictness};
 use crate::ocpi::replay::{self, Summary};
 use crate::store::inbox::InboxFilter;
 use crate::store::{self, api_keys, tokens, Store};
-use crate::{auth, demo, graphql, shutdown, telemetry};
+use crate::{auth, demo, graphql, reconcile, shutdown, telemetry};
 
 /// chargegraph: OCPI pushes in, one GraphQL API out.
 #[derive(Debug, Parser)]
@@ -62,6 +62,25 @@ enum Command {
     Replay(ReplayArgs),
     /// Act as a CPO: push a simulated fleet to a receiver, serve its sender interface.
     Emulate(Box<EmulateArgs>),
+    /// Pull from the configured CPOs now and print each run's report.
+    Reconcile(ReconcileArgs),
+}
+
+/// Which pulls `reconcile` makes.
+#[derive(Debug, Args)]
+struct ReconcileArgs {
+    /// Only this CPO (its `name` in a [[reconcile]] entry).
+    #[arg(long)]
+    cpo: Option<String>,
+    /// Only this module; repeat for more.
+    #[arg(long = "module", value_parser = ["locations", "sessions", "cdrs", "tariffs", "notifications"])]
+    modules: Vec<String>,
+    /// date_from (RFC 3339); default: where the last scheduled pull ended.
+    #[arg(long, value_parser = parse_instant)]
+    from: Option<chrono::DateTime<chrono::Utc>>,
+    /// date_to (RFC 3339); default: now.
+    #[arg(long, value_parser = parse_instant)]
+    to: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -360,6 +379,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Backup { path } => backup(&config, &path).await,
         Command::Replay(args) => replay_rows(config, args).await,
         Command::Emulate(args) => emulate(*args).await,
+        Command::Reconcile(args) => reconcile(config, args).await,
     }
 }
 
@@ -639,6 +659,7 @@ fn config_check(config: &Config) -> anyhow::Result<()> {
     if let Err(err) = auth::JwtVerifier::from_config(config) {
         problems.push(err.to_string());
     }
+    problems.extend(config.check_reconcile());
     if config.graphql_auth
         && config.jwt_hs256_secret.is_none()
         && config.jwt_rs256_public_key.is_none()
@@ -703,6 +724,41 @@ async fn replay_rows(config: Config, args: ReplayArgs) -> anyhow::Result<()> {
         println!("{line}");
     }
     println!("{}", Summary::of(&lines));
+    Ok(())
+}
+
+async fn reconcile(config: Config, args: ReconcileArgs) -> anyhow::Result<()> {
+    let cpos: Vec<&reconcile::CpoConfig> = config
+        .reconcile
+        .iter()
+        .filter(|c| args.cpo.as_ref().is_none_or(|name| &c.name == name))
+        .collect();
+    if cpos.is_empty() {
+        match &args.cpo {
+            Some(name) => anyhow::bail!("no [[reconcile]] entry is named {name:?}"),
+            None => anyhow::bail!("no [[reconcile]] entry is configured"),
+        }
+    }
+    let store = connect(&config).await?;
+    let events = Events::start(store.clone());
+    events.ready().await;
+    let options = reconcile::RunOptions {
+        modules: args.modules.clone(),
+        from: args.from,
+        to: args.to,
+        ..reconcile::RunOptions::default()
+    };
+    let mut failed = 0;
+    for cpo in cpos {
+        let report = reconcile::run_once(&store, &events, cpo, &options)
+            .await
+            .with_context(|| format!("cannot reconcile {}", cpo.name))?;
+        print!("{report}");
+        failed += usize::from(!report.is_clean());
+    }
+    if failed > 0 {
+        anyhow::bail!("{failed} run(s) ended with errors");
+    }
     Ok(())
 }
 

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::events;
 use crate::graphql::WsSettings;
+use crate::reconcile::CpoConfig;
 use crate::store::StoreOptions;
 
 /// Effective settings of a chargegraph process.
@@ -110,6 +111,12 @@ pub struct Config {
     pub db_writers: usize,
     /// How long an authenticated push token is remembered, in milliseconds; 0 to look it up on every push.
     pub token_cache_ms: u64,
+    /// The CPOs to pull from (`[[reconcile]]` entries).
+    pub reconcile: Vec<CpoConfig>,
+    /// Whether `serve` runs the scheduled pulls and the heal worker.
+    pub reconcile_schedule: bool,
+    /// How often the heal worker reads its queue without a wake-up, in seconds.
+    pub reconcile_heal_poll_secs: u64,
 }
 
 impl Default for Config {
@@ -160,6 +167,9 @@ impl Default for Config {
             db_batch_max: 64,
             db_writers: 4,
             token_cache_ms: 5_000,
+            reconcile: Vec::new(),
+            reconcile_schedule: true,
+            reconcile_heal_poll_secs: 30,
         }
     }
 }
@@ -241,10 +251,41 @@ impl Config {
         if let Some(path) = file.map(Path::to_path_buf).or(env_file.map(Into::into)) {
             figment = figment.merge(Toml::file_exact(path));
         }
-        figment
+        let mut config: Config = figment
             .merge(Env::prefixed("CHARGEGRAPH_").ignore(&["CONFIG", "CI", "TEST_DATABASE_URL"]))
             .extract()
-            .map_err(Box::new)
+            .map_err(Box::new)?;
+        config
+            .reconcile
+            .iter_mut()
+            .for_each(CpoConfig::token_from_env);
+        Ok(config)
+    }
+
+    /// What is wrong with the `[[reconcile]]` entries, one line per problem.
+    pub fn check_reconcile(&self) -> Vec<String> {
+        let mut problems: Vec<String> = self
+            .reconcile
+            .iter()
+            .filter_map(|cpo| cpo.check().err())
+            .collect();
+        let mut names: Vec<&str> = self.reconcile.iter().map(|c| c.name.as_str()).collect();
+        names.sort_unstable();
+        for pair in names.windows(2) {
+            if pair[0] == pair[1] {
+                problems.push(format!("two [[reconcile]] entries are named {:?}", pair[0]));
+            }
+        }
+        problems
+    }
+
+    /// The parties some CPO is pulled for: the receiver queues targeted
+    /// heals of unknown locations for these only.
+    pub fn pulled_parties(&self) -> Vec<crate::domain::Party> {
+        self.reconcile
+            .iter()
+            .flat_map(|cpo| cpo.party_list().unwrap_or_default())
+            .collect()
     }
 }
 
@@ -392,5 +433,26 @@ mod tests {
             nested["reconcile"][0]["url"].as_str(),
             Some("https://cpo/ocpi")
         );
+    }
+
+    #[test]
+    fn reconcile_entries_are_read_from_toml_and_their_tokens_redacted() {
+        let text = "[[reconcile]]\nname = \"gfx\"\nurl = \"https://platform.example/\"\n\
+                    token = \"pull-secret\"\nprofile = \"greenflux\"\nparties = [\"NL/GFX\"]\n";
+        let config: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::string(text))
+            .extract()
+            .unwrap();
+        assert_eq!(config.reconcile.len(), 1);
+        assert_eq!(
+            config.reconcile[0].profile,
+            crate::reconcile::Profile::Greenflux
+        );
+        assert_eq!(config.reconcile[0].splay_minutes, 60);
+        assert!(config.check_reconcile().is_empty());
+        let redacted = config.redacted_toml();
+        assert!(!redacted.contains("pull-secret"), "{redacted}");
+        assert!(redacted.contains("token = \"***\""), "{redacted}");
+        assert!(!format!("{config:?}").contains("pull-secret"));
     }
 }

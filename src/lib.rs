@@ -16,6 +16,7 @@ pub mod ingest;
 pub mod limits;
 pub mod ocpi;
 pub mod ops;
+pub mod reconcile;
 pub mod shutdown;
 pub mod store;
 pub mod telemetry;

@@ -12,6 +12,7 @@ mod m20261204_020002_read_indexes;
 mod m20261204_04_outbox_horizon;
 mod m20261204_05_child_order_indexes;
 mod m20261204_070001_token_lifecycle;
+mod m20261204_080001_reconcile;
 mod m20261204_100001_token_strictness;
 
 /// Runs every chargegraph migration in order.
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_020001_location_geo::Migration),
             Box::new(m20261204_020002_read_indexes::Migration),
             Box::new(m20261204_070001_token_lifecycle::Migration),
+            Box::new(m20261204_080001_reconcile::Migration),
             Box::new(m20261204_100001_token_strictness::Migration),
         ]
     }

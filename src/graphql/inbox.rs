@@ -92,6 +92,11 @@ impl OcpiModule {
         OcpiModule::Notifications,
     ];
 
+    /// The module whose stored name is `text`.
+    pub(super) fn from_stored(text: &str) -> Option<OcpiModule> {
+        from_stored(&OcpiModule::ALL, OcpiModule::stored, text)
+    }
+
     fn stored(self) -> &'static str {
         match self {
             OcpiModule::Locations => "locations",
@@ -237,7 +242,7 @@ impl InboxQuery {
 const LIST: &str = "inbox";
 
 /// The caller may not read this.
-fn forbidden(message: &str) -> async_graphql::Error {
+pub(super) fn forbidden(message: &str) -> async_graphql::Error {
     async_graphql::Error::new(message).extend_with(|_, ext| ext.set("code", "FORBIDDEN"))
 }
 

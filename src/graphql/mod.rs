@@ -34,6 +34,7 @@ mod loaders;
 mod metrics;
 mod pagination;
 mod query;
+mod reconcile;
 mod scalars;
 pub mod socket;
 mod subscription;
@@ -46,7 +47,11 @@ pub use ws::WsSettings;
 /// Entry points for reading: one object per area, merged into `Query`.
 #[derive(async_graphql::MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(query::CoreQuery, inbox::InboxQuery);
+pub struct QueryRoot(
+    query::CoreQuery,
+    inbox::InboxQuery,
+    reconcile::ReconcileQuery,
+);
 
 /// The schema type served at `/graphql`.
 pub type AppSchema = Schema<QueryRoot, EmptyMutation, SubscriptionRoot>;

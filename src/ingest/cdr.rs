@@ -49,6 +49,9 @@ pub(super) async fn apply(ctx: &mut Ctx<'_>) -> Result<(), IngestError> {
     {
         ctx.applied.warnings.push(warning);
     }
+    if let (None, Some(location_id)) = (&master, &parsed.location_id) {
+        ctx.applied.unknown_location = Some((cc.clone(), party.clone(), location_id.clone()));
+    }
     let location_pk = master.map(|m| m.id);
     let credit_of_pk = match &parsed.credit_reference_id {
         Some(original) => store::find(ctx.tx, &cc, &party, original)

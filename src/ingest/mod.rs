@@ -118,6 +118,9 @@ pub struct Applied {
     pub cdr_key: Option<(String, String, String)>,
     /// Whether outbox events were written.
     pub emitted: bool,
+    /// (country_code, party_id, location_id) of a location the object names
+    /// but we do not have, for a targeted pull.
+    pub unknown_location: Option<(String, String, String)>,
 }
 
 /// What an apply step works with: the transaction and the push's facts.
@@ -312,7 +315,8 @@ fn inbox_row(push: &Push) -> InboxRow {
         country_code,
         party_id,
         object_id: push.ids.last().cloned(),
-        token_pk: Some(push.caller.token_pk),
+        // A pull was made with no push token of ours.
+        token_pk: (push.source != Source::Pull).then_some(push.caller.token_pk),
         request_id: push.request_id.clone(),
         http_status: 200,
         status_code: 1000,

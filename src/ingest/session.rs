@@ -301,6 +301,10 @@ async fn session_row(
             {
                 ctx.applied.warnings.push(warning);
             }
+            if master.is_none() {
+                let missing = (cc.to_owned(), party.to_owned(), location_id.clone());
+                ctx.applied.unknown_location = Some(missing);
+            }
             master.map(|m| m.id)
         }
         (None, _) => None,

@@ -71,6 +71,17 @@ impl Caller {
         self.parties.first()
     }
 
+    /// The caller that pulled objects are applied as: the CPO's parties (the
+    /// first owns objects that name none), lenient, and no push token
+    /// (`token_pk` 0, which the inbox records as none).
+    pub fn puller(parties: Vec<Party>) -> Caller {
+        Caller {
+            token_pk: 0,
+            parties,
+            strictness: Strictness::Lenient,
+        }
+    }
+
     /// Whether this token may write objects of the given party.
     pub fn may_write(&self, country_code: &str, party_id: &str) -> bool {
         self.parties.iter().any(|p| p.is(country_code, party_id))

@@ -22,6 +22,7 @@ use crate::ingest::{self, Answered, Applied, IngestError, Push, Source};
 use crate::limits::{self, RateLimits};
 use crate::shutdown::Shutdown;
 use crate::store::inbox::{self, InboxRow};
+use crate::store::reconcile::HealQueue;
 use crate::store::tokens::{self, UsageThrottle};
 use crate::store::{cdrs, locations, notifications, sessions, tariffs, Store};
 use crate::telemetry::metrics::{Metrics, PushLabels};
@@ -47,6 +48,8 @@ pub struct Receiver {
     pub body_timeout: Duration,
     /// Throttles `last_used_at` writes of push tokens.
     pub token_usage: UsageThrottle,
+    /// Where a push that names a location we do not have queues its pull.
+    pub heal: HealQueue,
 }
 
 /// The routes under `/ocpi`, and the answer to every URL no route takes: a
@@ -385,8 +388,38 @@ async fn push(
         }
         return Err(err);
     }
-    let applied = apply_push(&receiver.store, &receiver.events, &push).await?;
-    Ok(accepted(receiver, ex, version, applied))
+    let applied = apply_push(&receiver.store, &receiver.events, &push).await;
+    queue_heal(receiver, &push, &applied).await;
+    Ok(accepted(receiver, ex, version, applied?))
+}
+
+/// A push that named a location we do not have (an EVSE or connector
+/// PATCH or PUT answered 2003, a session or CDR whose location was never
+/// pushed) queues a targeted pull of it, when pulling is set up for its
+/// party (DESIGN.md, receiver policies).
+async fn queue_heal(receiver: &Receiver, push: &Push, applied: &Result<Applied, OcpiError>) {
+    let missing = match applied {
+        Err(OcpiError::UnknownLocation(_)) if push.module == Module::Locations => {
+            match push.ids.as_slice() {
+                [cc, party, id, ..] => Some((cc.clone(), party.clone(), id.clone())),
+                _ => None,
+            }
+        }
+        Ok(applied) => applied.unknown_location.clone(),
+        Err(_) => None,
+    };
+    let Some((cc, party, id)) = missing else {
+        return;
+    };
+    match receiver
+        .heal
+        .request(&receiver.store, &cc, &party, &id)
+        .await
+    {
+        Ok(true) => debug!(location.id = %id, "targeted pull of the location queued"),
+        Ok(false) => {}
+        Err(err) => error!(error = %err, "cannot queue the targeted pull of a location"),
+    }
 }
 
 /// Applies a push through ingest. A push that is not applied is recorded in

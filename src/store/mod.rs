@@ -28,6 +28,7 @@ pub mod locations;
 pub mod notifications;
 pub mod outbox;
 pub mod read;
+pub mod reconcile;
 pub mod sessions;
 pub mod snapshot;
 pub mod tariffs;

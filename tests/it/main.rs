@@ -17,6 +17,7 @@ mod policies;
 mod read_api;
 mod readme;
 mod receiver;
+mod reconcile;
 mod replicas;
 mod schema;
 mod shutdown;
