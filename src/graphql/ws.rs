@@ -91,7 +91,7 @@ impl Default for WsSettings {
             ping_timeout: Duration::from_secs(10),
             max_message_bytes: 64 * 1024,
             max_subscriptions: 100,
-            max_write_buffer_bytes: 4 * 1024 * 1024,
+            max_write_buffer_bytes: 8 * 1024 * 1024,
             authenticate: full_access(),
             shutdown: None,
         }
