@@ -18,6 +18,7 @@ use sea_orm::DbBackend;
 use tokio::sync::{oneshot, watch, Notify};
 
 use crate::store::{outbox, read, Store, StoreError};
+use crate::telemetry::metrics::Metrics;
 
 mod event;
 mod filter;
@@ -51,6 +52,9 @@ pub struct Settings {
     pub retention: Duration,
     /// How often old outbox rows are pruned.
     pub prune_interval: Duration,
+    /// Where the fan-out counts events conflated or dropped for slow
+    /// subscribers; `None` counts nothing.
+    pub metrics: Option<Metrics>,
 }
 
 impl Default for Settings {
@@ -60,6 +64,7 @@ impl Default for Settings {
             buffer: 1024,
             retention: Duration::from_secs(7 * 24 * 3600),
             prune_interval: Duration::from_secs(60),
+            metrics: None,
         }
     }
 }
@@ -90,7 +95,7 @@ impl Events {
     /// Spawns the outbox reader (which starts after the current last row) and
     /// the pruner.
     pub fn start_with(store: Store, settings: Settings) -> Events {
-        let hub = Arc::new(hub::Hub::new(settings.buffer));
+        let hub = Arc::new(hub::Hub::new(settings.buffer, settings.metrics.clone()));
         let wake = Arc::new(Notify::new());
         let (ready_tx, ready) = watch::channel(false);
         let (stop, stopped) = watch::channel(());
@@ -127,9 +132,16 @@ impl Events {
     }
 
     /// Registers a subscriber: its feed receives every matching event
-    /// published after the feed's `start`.
+    /// published after the feed's `start`. Its conflated and dropped events
+    /// are counted under the subscription name `unnamed`.
     pub fn subscribe(&self, filter: Filter) -> Feed {
-        self.inner.hub.register(filter)
+        self.subscribe_as("unnamed", filter)
+    }
+
+    /// Registers a subscriber of the GraphQL field `subscription`, the label
+    /// its conflated and dropped events are counted under.
+    pub fn subscribe_as(&self, subscription: &str, filter: Filter) -> Feed {
+        self.inner.hub.register(subscription, filter)
     }
 
     /// How many subscribers are listening now.
