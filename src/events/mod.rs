@@ -256,8 +256,9 @@ impl Reader {
 
 /// Wakes the reader on every NOTIFY of the outbox channel (sent inside each
 /// ingest transaction, delivered at commit), reconnecting when the connection
-/// drops; a wake after reconnecting catches up whatever was announced while
-/// it was down.
+/// drops. Notifications sent while it is not listening are lost: each
+/// (re)connection wakes the reader once it listens, so that it catches up by
+/// cursor what was announced in between.
 async fn listen(
     pool: sqlx::PgPool,
     wake: Arc<Notify>,
@@ -270,7 +271,6 @@ async fn listen(
             Ok(()) => return,
             Err(err) => tracing::warn!(error = %err, "outbox LISTEN lost, reconnecting"),
         }
-        wake.notify_one();
         tokio::select! {
             _ = stop.changed() => return,
             _ = tokio::time::sleep(LISTEN_RETRY) => {}
@@ -278,7 +278,7 @@ async fn listen(
     }
 }
 
-/// Listens until `stop` (`Ok`) or a connection error (`Err`).
+/// Listens until `stop` (`Ok`) or until the connection fails or drops (`Err`).
 async fn listen_once(
     pool: &sqlx::PgPool,
     wake: &Notify,
@@ -290,16 +290,21 @@ async fn listen_once(
     if let Some(ready) = listening.take() {
         let _ = ready.send(());
     }
+    // Whatever committed before this LISTEN was not announced to it.
+    wake.notify_one();
     loop {
         tokio::select! {
             _ = stop.changed() => return Ok(()),
-            received = listener.try_recv() => {
-                // `None`: the connection dropped and was re-established
-                // (listening again); notifications in between are lost, so
-                // look at the outbox anyway.
-                received?;
-                wake.notify_one();
-            }
+            received = listener.try_recv() => match received? {
+                Some(_) => wake.notify_one(),
+                // The connection dropped. sqlx would LISTEN again on the next
+                // call, without telling when; reconnecting here wakes the
+                // reader after listening again.
+                None => return Err(sqlx::Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionAborted,
+                    "the LISTEN connection dropped",
+                ))),
+            },
         }
     }
 }
