@@ -165,7 +165,9 @@ async fn pushes_during_sigterm_are_stored_and_answered_or_refused_and_absent() {
 }
 
 /// Waits for the JSON "listening" line; returns the address and the log so far and after.
-async fn read_log(stderr: tokio::process::ChildStderr) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
+pub(crate) async fn read_log(
+    stderr: tokio::process::ChildStderr,
+) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
     let log = Arc::new(Mutex::new(Vec::new()));
     let (found, addr) = tokio::sync::oneshot::channel();
     let lines = log.clone();

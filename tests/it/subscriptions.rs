@@ -1007,3 +1007,48 @@ async fn next_line(
     let line = line.expect("node prints within 10 s").unwrap();
     serde_json::from_str(&line.expect("node prints a line")).unwrap()
 }
+
+#[tokio::test]
+async fn a_websocket_connection_logs_with_the_request_id_of_its_upgrade() {
+    let db = crate::harness::TestDb::create().await;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_chargegraph"))
+        .arg("serve")
+        .env("CHARGEGRAPH_DATABASE_URL", db.url())
+        .env("CHARGEGRAPH_LISTEN", "127.0.0.1:0")
+        .env("CHARGEGRAPH_LOG_FORMAT", "json")
+        .env("CHARGEGRAPH_WS_PING_INTERVAL_MS", "100")
+        .env("CHARGEGRAPH_WS_PING_TIMEOUT_MS", "300")
+        .env("RUST_LOG", "info,chargegraph::graphql::ws=debug")
+        .env_remove("CHARGEGRAPH_CONFIG")
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the binary starts");
+    let (addr, log) = crate::shutdown::read_log(child.stderr.take().unwrap()).await;
+
+    // The client never reads, so it never answers a ping: the connection
+    // task logs its eviction.
+    let headers = [("X-Request-ID", "ws-request-7")];
+    let query = evse_status("{}", "");
+    let _silent = crate::harness::subscribe_with(addr, json!({}), &headers, &query, json!({}))
+        .await
+        .expect("subscribed");
+    let evicted = async {
+        loop {
+            let found = log.lock().unwrap().iter().find_map(|line| {
+                let entry: Value = serde_json::from_str(line).ok()?;
+                let message = &entry["fields"]["message"];
+                (message == "websocket client stopped answering pings").then_some(entry)
+            });
+            match found {
+                Some(entry) => return entry,
+                None => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+    };
+    let entry = tokio::time::timeout(WAIT, evicted)
+        .await
+        .expect("the eviction is logged");
+    assert_eq!(entry["span"]["request_id"], "ws-request-7", "{entry}");
+    assert_eq!(entry["spans"][0]["name"], "request", "{entry}");
+}
