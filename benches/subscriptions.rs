@@ -5,10 +5,16 @@
 //! and the server's resident memory, for 1,000 and for 10,000 connections.
 //!
 //! The server is the built `chargegraph` binary in its own process on a
-//! SQLite file; this process plays every client. Run with
+//! fresh SQLite file or, when CHARGEGRAPH_TEST_DATABASE_URL names a
+//! PostgreSQL server, also on a fresh PostgreSQL database created through it
+//! (and dropped after the run); this process plays every client. Lost and
+//! duplicated deliveries are counted exactly, per subscriber and push: each
+//! push must reach every subscriber of its location once, as its own event
+//! or merged into a later one (`skipped`). Run with
 //! `CARGO_TARGET_DIR=/work/bench-target cargo bench --bench subscriptions`;
-//! `SUBS_BENCH_SECONDS` (default 20) sets how long pushes go on, and
-//! `SUBS_BENCH_CONNECTIONS` (default "1000,10000") the runs.
+//! `SUBS_BENCH_SECONDS` (default 20) sets how long pushes go on,
+//! `SUBS_BENCH_CONNECTIONS` (default "1000,10000") the runs, and
+//! `SUBS_BENCH_BACKENDS` (default "sqlite,postgres") the backends.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::Stdio;
@@ -19,6 +25,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use futures::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
+use sea_orm::ConnectionTrait;
 use serde_json::{json, Value};
 use tokio::net::TcpSocket;
 use tokio::process::{Child, Command};
@@ -40,13 +47,35 @@ fn main() -> Result<()> {
         .split(',')
         .map(|n| n.trim().parse())
         .collect::<Result<_, _>>()?;
+    let postgres = std::env::var("CHARGEGRAPH_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty());
     println!("subscriptions benchmark: {LOCATIONS} locations, {PUSHES_PER_SECOND} PATCH/s for {seconds} s, open file limit {limit}");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    for connections in runs {
-        let report = runtime.block_on(run(connections, seconds))?;
-        report.print();
+    for backend in env_or("SUBS_BENCH_BACKENDS", "sqlite,postgres").split(',') {
+        let admin_url = match backend.trim() {
+            "sqlite" => None,
+            "postgres" => match &postgres {
+                Some(url) => Some(url.as_str()),
+                None => {
+                    println!("postgres: skipped (CHARGEGRAPH_TEST_DATABASE_URL is not set)");
+                    continue;
+                }
+            },
+            other => bail!("unknown backend {other:?} in SUBS_BENCH_BACKENDS"),
+        };
+        for &connections in &runs {
+            let report = runtime.block_on(async {
+                let db = BenchDb::create(admin_url).await?;
+                let report = run(&db, connections, seconds).await;
+                db.drop_database().await;
+                report
+            })?;
+            println!("backend {}:", backend.trim());
+            report.print();
+        }
     }
     Ok(())
 }
@@ -61,6 +90,7 @@ struct Report {
     expected: u64,
     received: u64,
     skipped: u64,
+    tally: Tally,
     histogram: Histogram<u64>,
     answers: Histogram<u64>,
     rss_before_kib: u64,
@@ -72,11 +102,22 @@ struct Report {
 impl Report {
     fn print(&self) {
         let ms = |q: f64| self.histogram.value_at_quantile(q) as f64 / 1000.0;
-        let lost = self.expected.saturating_sub(self.received + self.skipped);
         println!(
-            "connections {:>6}: pushes {} deliveries expected {} received {} skipped(merged) {} lost {}",
-            self.connections, self.pushes, self.expected, self.received, self.skipped, lost
+            "connections {:>6}: pushes {} deliveries expected {} received {} skipped(merged) {} lost {} duplicated {}",
+            self.connections,
+            self.pushes,
+            self.expected,
+            self.received,
+            self.skipped,
+            self.tally.lost,
+            self.tally.duplicated
         );
+        if self.tally.unknown > 0 {
+            println!(
+                "  events naming no push of the subscriber's location: {}",
+                self.tally.unknown
+            );
+        }
         println!(
             "  latency push->subscriber: p50 {:.1} ms  p90 {:.1} ms  p99 {:.1} ms  max {:.1} ms",
             ms(0.5),
@@ -100,15 +141,15 @@ impl Report {
     }
 }
 
-async fn run(connections: usize, seconds: u64) -> Result<Report> {
-    let server = Server::start().await?;
+async fn run(db: &BenchDb, connections: usize, seconds: u64) -> Result<Report> {
+    let server = Server::start(&db.url).await?;
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(64)
         .build()?;
     seed(&server, &http).await?;
     let rss_before_kib = server.memory()?.0;
 
-    let shared = Arc::new(Shared::new(seconds)?);
+    let shared = Arc::new(Shared::new(seconds, connections)?);
     let started = Instant::now();
     let mut readers = Vec::with_capacity(connections);
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel(connections);
@@ -123,7 +164,7 @@ async fn run(connections: usize, seconds: u64) -> Result<Report> {
             match socket {
                 Ok(socket) => {
                     let _ = ready.send(Ok(())).await;
-                    read_events(socket, &shared).await;
+                    read_events(socket, &shared, i).await;
                 }
                 Err(err) => {
                     let _ = ready.send(Err(err)).await;
@@ -161,12 +202,14 @@ async fn run(connections: usize, seconds: u64) -> Result<Report> {
         .lock()
         .map_err(|_| anyhow::anyhow!("poisoned"))?
         .clone();
+    let tally = tally(&shared, pushes as usize)?;
     Ok(Report {
         connections,
         pushes,
         expected,
         received: shared.received.load(Ordering::Relaxed),
         skipped: shared.skipped.load(Ordering::Relaxed),
+        tally,
         histogram,
         answers,
         rss_before_kib,
@@ -181,6 +224,48 @@ fn subscribers_of(l: usize, connections: usize) -> usize {
     connections / LOCATIONS + usize::from(l < connections % LOCATIONS)
 }
 
+/// Deliveries checked push by push against what each subscriber should get.
+#[derive(Debug, Default)]
+struct Tally {
+    /// (subscriber, push) pairs that no event accounted for.
+    lost: u64,
+    /// Accounts beyond the first of a (subscriber, push) pair.
+    duplicated: u64,
+    /// Events naming a push that is not one of the subscriber's location.
+    unknown: u64,
+}
+
+/// Subscriber `i` watches location `i % LOCATIONS`, whose pushes are `l`,
+/// `l + LOCATIONS`, ...: a LIVE event of push `n` with `skipped` k accounts
+/// for `n` and the k pushes of that location just before it.
+fn tally(shared: &Shared, pushes: usize) -> Result<Tally> {
+    let mut tally = Tally::default();
+    for (i, seen) in shared.seen.iter().enumerate() {
+        let l = i % LOCATIONS;
+        let own = pushes / LOCATIONS + usize::from(l < pushes % LOCATIONS);
+        let mut accounted = vec![0u64; own];
+        let seen = seen.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+        for &(n, skipped) in seen.iter() {
+            if n % LOCATIONS != l || n / LOCATIONS >= own {
+                tally.unknown += 1;
+                continue;
+            }
+            let last = n / LOCATIONS;
+            let first = last.saturating_sub(skipped as usize);
+            for slot in &mut accounted[first..=last] {
+                *slot += 1;
+            }
+        }
+        for &count in &accounted {
+            match count {
+                0 => tally.lost += 1,
+                c => tally.duplicated += c - 1,
+            }
+        }
+    }
+    Ok(tally)
+}
+
 /// What every client task shares.
 struct Shared {
     /// When each push was sent, in microseconds since `clock`.
@@ -189,10 +274,12 @@ struct Shared {
     histogram: Mutex<Histogram<u64>>,
     received: AtomicU64,
     skipped: AtomicU64,
+    /// Per subscriber, (push number, skipped) of each LIVE event.
+    seen: Vec<Mutex<Vec<(usize, u64)>>>,
 }
 
 impl Shared {
-    fn new(seconds: u64) -> Result<Shared> {
+    fn new(seconds: u64, connections: usize) -> Result<Shared> {
         let pushes = (seconds * PUSHES_PER_SECOND + PUSHES_PER_SECOND) as usize;
         Ok(Shared {
             sent_us: (0..pushes).map(|_| AtomicU64::new(0)).collect(),
@@ -200,6 +287,7 @@ impl Shared {
             histogram: Mutex::new(Histogram::new_with_bounds(1, 120_000_000, 3)?),
             received: AtomicU64::new(0),
             skipped: AtomicU64::new(0),
+            seen: (0..connections).map(|_| Mutex::new(Vec::new())).collect(),
         })
     }
 
@@ -208,22 +296,69 @@ impl Shared {
     }
 }
 
-/// The chargegraph binary serving a fresh SQLite file.
+/// The benchmark's own database: a SQLite file in a temporary directory, or
+/// a PostgreSQL database created for the run and dropped after it.
+struct BenchDb {
+    url: String,
+    admin: Option<(String, String)>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl BenchDb {
+    async fn create(postgres: Option<&str>) -> Result<BenchDb> {
+        let Some(admin_url) = postgres else {
+            let dir = tempfile::tempdir()?;
+            let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+            return Ok(BenchDb {
+                url,
+                admin: None,
+                _dir: Some(dir),
+            });
+        };
+        let name = format!("cg_bench_{}", uuid::Uuid::new_v4().simple());
+        let admin = sea_orm::Database::connect(admin_url).await?;
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await?;
+        admin.close().await?;
+        let mut url = reqwest::Url::parse(admin_url)?;
+        url.set_path(&format!("/{name}"));
+        Ok(BenchDb {
+            url: url.to_string(),
+            admin: Some((admin_url.to_owned(), name)),
+            _dir: None,
+        })
+    }
+
+    async fn drop_database(&self) {
+        let Some((admin_url, name)) = &self.admin else {
+            return;
+        };
+        let dropped = async {
+            let admin = sea_orm::Database::connect(admin_url.as_str()).await?;
+            let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+            admin.execute_unprepared(&sql).await?;
+            admin.close().await
+        };
+        if let Err(err) = dropped.await {
+            eprintln!("benchmark database {name} not dropped: {err}");
+        }
+    }
+}
+
+/// The chargegraph binary serving the benchmark's database.
 struct Server {
     addr: SocketAddr,
     token: String,
     child: Child,
-    _dir: tempfile::TempDir,
 }
 
 impl Server {
-    async fn start() -> Result<Server> {
-        let dir = tempfile::tempdir()?;
-        let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    async fn start(url: &str) -> Result<Server> {
         let binary = env!("CARGO_BIN_EXE_chargegraph");
         let token = Command::new(binary)
             .args(["token", "add", "--party", "NL/GFX"])
-            .env("CHARGEGRAPH_DATABASE_URL", &url)
+            .env("CHARGEGRAPH_DATABASE_URL", url)
             .env("RUST_LOG", "error")
             .stderr(Stdio::null())
             .output()
@@ -234,18 +369,13 @@ impl Server {
             .port();
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let child = Command::new(binary)
-            .env("CHARGEGRAPH_DATABASE_URL", &url)
+            .env("CHARGEGRAPH_DATABASE_URL", url)
             .env("CHARGEGRAPH_LISTEN", addr.to_string())
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .kill_on_drop(true)
             .spawn()?;
-        let server = Server {
-            addr,
-            token,
-            child,
-            _dir: dir,
-        };
+        let server = Server { addr, token, child };
         let client = reqwest::Client::new();
         let versions = format!("http://{addr}/ocpi/versions");
         for _ in 0..300 {
@@ -372,8 +502,8 @@ async fn expect(ws: &mut Socket, kind: &str) -> Result<Value> {
     tokio::time::timeout(Duration::from_secs(120), wait).await?
 }
 
-/// Records each live event's latency until the socket closes.
-async fn read_events(mut ws: Socket, shared: &Shared) {
+/// Records each live event of subscriber `i` until the socket closes.
+async fn read_events(mut ws: Socket, shared: &Shared, i: usize) {
     while let Some(Ok(message)) = ws.next().await {
         let Message::Text(text) = message else {
             continue;
@@ -382,14 +512,14 @@ async fn read_events(mut ws: Socket, shared: &Shared) {
             continue;
         };
         match message["type"].as_str() {
-            Some("next") => record(&message["payload"]["data"]["evseStatusChanged"], shared),
+            Some("next") => record(&message["payload"]["data"]["evseStatusChanged"], shared, i),
             Some("ping") if send(&mut ws, json!({"type": "pong"})).await.is_err() => return,
             _ => {}
         }
     }
 }
 
-fn record(change: &Value, shared: &Shared) {
+fn record(change: &Value, shared: &Shared, i: usize) {
     if change["kind"] != "LIVE" {
         return;
     }
@@ -403,6 +533,9 @@ fn record(change: &Value, shared: &Shared) {
     shared.received.fetch_add(1, Ordering::Relaxed);
     let skipped = change["skipped"].as_u64().unwrap_or(0);
     shared.skipped.fetch_add(skipped, Ordering::Relaxed);
+    if let Some(Ok(mut seen)) = shared.seen.get(i).map(Mutex::lock) {
+        seen.push((n, skipped));
+    }
     if let Ok(mut histogram) = shared.histogram.lock() {
         let _ = histogram.record(arrived.saturating_sub(sent).max(1));
     }

@@ -17,7 +17,7 @@ use tower_http::trace::TraceLayer;
 use crate::auth::{Authenticator, Gate, JwtError};
 use crate::board;
 use crate::config::Config;
-use crate::events::Events;
+use crate::events::{self, Events};
 use crate::front_door;
 use crate::graphql;
 use crate::ingest::retention::Pruner;
@@ -74,7 +74,12 @@ impl AppState {
     pub async fn start(config: Config) -> Result<AppState, StartError> {
         let store = Store::connect(&config.store_options()).await?;
         let auth = Authenticator::from_config(&config, store.clone())?;
-        let events = Events::start_with(store.clone(), config.event_settings());
+        let metrics = Metrics::new();
+        let settings = events::Settings {
+            metrics: Some(metrics.clone()),
+            ..config.event_settings()
+        };
+        let events = Events::start_with(store.clone(), settings);
         // The reader must know where the outbox ends before the first push
         // commits, or that push's events could be taken as already seen.
         events.ready().await;

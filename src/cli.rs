@@ -714,8 +714,9 @@ fn span_text(span: chrono::Duration) -> String {
 async fn replay_rows(config: Config, args: ReplayArgs) -> anyhow::Result<()> {
     let store = connect(&config).await?;
     // Replayed changes emit events like any push; a running server's reader
-    // picks the committed outbox rows up (woken or by its poll).
-    let events = Events::start(store.clone());
+    // picks the committed outbox rows up (woken or by its poll). This
+    // process's own pruner must keep the configured retention.
+    let events = Events::start_with(store.clone(), config.event_settings());
     events.ready().await;
     let lines = replay::replay(&store, &events, &args.filter(), args.dry_run)
         .await

@@ -103,6 +103,8 @@ pub struct Config {
     pub ws_max_message_bytes: usize,
     /// Most subscriptions on one WebSocket connection.
     pub ws_max_subscriptions: usize,
+    /// Most outgoing data buffered for one WebSocket connection, in bytes.
+    pub ws_max_write_buffer_bytes: usize,
     /// Days an inbox row is kept before the background pruner deletes it; 0 keeps them forever.
     pub inbox_retention_days: u32,
     /// Most pushes committed together in one transaction (group commit); 1 for none.
@@ -163,6 +165,9 @@ impl Default for Config {
             ws_ping_timeout_ms: 10_000,
             ws_max_message_bytes: 64 * 1024,
             ws_max_subscriptions: 100,
+            // At least one push body's worth: an event carries up to a
+            // whole location's raw JSON.
+            ws_max_write_buffer_bytes: 8 * 1024 * 1024,
             inbox_retention_days: 30,
             db_batch_max: 64,
             db_writers: 4,
@@ -220,6 +225,7 @@ impl Config {
             buffer: self.subscription_buffer.max(1),
             retention: Duration::from_secs(self.outbox_retention_hours.saturating_mul(3600)),
             prune_interval: Duration::from_secs(self.outbox_prune_interval_secs.max(1)),
+            metrics: None,
         }
     }
 
@@ -232,6 +238,7 @@ impl Config {
             ping_timeout: Duration::from_millis(self.ws_ping_timeout_ms),
             max_message_bytes: self.ws_max_message_bytes,
             max_subscriptions: self.ws_max_subscriptions,
+            max_write_buffer_bytes: self.ws_max_write_buffer_bytes,
             ..WsSettings::default()
         }
     }

@@ -2,19 +2,24 @@
 //! with its own bounded mailbox.
 //!
 //! The reader publishes every committed event here and never waits for a
-//! subscriber: a mailbox that is full keeps only the newest state of each
-//! EVSE, session or location (conflation, counted in `skipped`), and one that
-//! still has no room is marked lagged, which ends that subscription with its
-//! last cursor so the client resumes from the outbox.
+//! subscriber. A mailbox holds up to its capacity of events; beyond that,
+//! an EVSE status, session or location change replaces the queued change of
+//! the same object (conflation, counted in `skipped`), or, for an object
+//! with nothing queued, is queued too: what a slow subscriber holds is then
+//! bounded by the number of objects its filter selects. A CDR or
+//! notification that finds the mailbox full cannot be merged; the mailbox is
+//! marked lagged, which ends that subscription with its last cursor so the
+//! client resumes from the outbox.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use tokio::sync::Notify;
 
-use super::event::Event;
+use super::event::{Event, Kind};
 use super::filter::{Filter, IndexKey};
+use crate::telemetry::metrics::{LagCounters, Metrics};
 
 /// One event handed to a subscriber.
 #[derive(Debug, Clone)]
@@ -42,6 +47,7 @@ pub(crate) struct Hub {
     registry: RwLock<Registry>,
     position: AtomicI64,
     capacity: usize,
+    metrics: Option<Metrics>,
 }
 
 #[derive(Default)]
@@ -61,11 +67,14 @@ struct Entry {
 }
 
 impl Hub {
-    pub(crate) fn new(capacity: usize) -> Hub {
+    /// A hub whose mailboxes hold `capacity` events before conflating, and
+    /// which counts conflated and dropped events in `metrics` when given.
+    pub(crate) fn new(capacity: usize, metrics: Option<Metrics>) -> Hub {
         Hub {
             registry: RwLock::default(),
             position: AtomicI64::new(0),
             capacity: capacity.max(1),
+            metrics,
         }
     }
 
@@ -79,13 +88,15 @@ impl Hub {
         self.position.load(Ordering::SeqCst)
     }
 
-    /// Registers a subscriber; it receives every matching event published
-    /// after the returned feed's `start`.
-    pub(crate) fn register(self: &Arc<Self>, filter: Filter) -> Feed {
+    /// Registers a subscriber of `subscription` (a field name, for the
+    /// metrics); it receives every matching event published after the
+    /// returned feed's `start`.
+    pub(crate) fn register(self: &Arc<Self>, subscription: &str, filter: Filter) -> Feed {
+        let counters = self.metrics.as_ref().map(|m| m.lag_counters(subscription));
         let entry = Arc::new(Entry {
             keys: filter.index_keys(),
             filter,
-            mailbox: Mailbox::new(self.capacity),
+            mailbox: Mailbox::new(self.capacity, counters),
         });
         let mut registry = self
             .registry
@@ -247,21 +258,30 @@ struct Mailbox {
     state: Mutex<MailboxState>,
     notify: Notify,
     capacity: usize,
+    counters: Option<LagCounters>,
 }
+
+/// Which object a mergeable event describes: its kind and row.
+type ObjectKey = (Kind, i64);
 
 #[derive(Default)]
 struct MailboxState {
-    queue: VecDeque<Delivery>,
+    /// Queued deliveries by sequence number, so that taking the oldest and
+    /// removing a replaced one are both cheap.
+    queue: BTreeMap<i64, Delivery>,
+    /// The newest queued delivery of each object, by its sequence number.
+    newest: HashMap<ObjectKey, i64>,
     lagged: bool,
     last_taken: i64,
 }
 
 impl Mailbox {
-    fn new(capacity: usize) -> Mailbox {
+    fn new(capacity: usize, counters: Option<LagCounters>) -> Mailbox {
         Mailbox {
             state: Mutex::default(),
             notify: Notify::new(),
             capacity,
+            counters,
         }
     }
 
@@ -272,35 +292,59 @@ impl Mailbox {
     fn push(&self, event: &Arc<Event>) {
         let mut state = self.lock();
         if state.lagged {
+            self.count(LagCounters::dropped);
             return;
         }
+        let key = event.conflation_key();
         let delivery = Delivery {
             event: event.clone(),
             skipped: 0,
             first_skipped: None,
         };
-        if state.queue.len() < self.capacity {
-            state.queue.push_back(delivery);
-        } else if let Some(merged) = state.conflate(delivery) {
-            // The queue stays in sequence order: the merged event goes last.
-            state.queue.push_back(merged);
-        } else {
-            state.lagged = true;
-            tracing::warn!(
-                capacity = self.capacity,
-                last_seq = state.last_taken,
-                "subscriber fell behind; its subscription ends"
-            );
-        }
+        let delivery = match key {
+            _ if state.queue.len() < self.capacity => delivery,
+            Some(key) => match state.take_newest(key) {
+                Some(older) => {
+                    self.count(LagCounters::conflated);
+                    merge(delivery, older)
+                }
+                // The first of its object: queued beyond the capacity.
+                None => delivery,
+            },
+            None => {
+                state.lagged = true;
+                self.count(LagCounters::dropped);
+                tracing::warn!(
+                    capacity = self.capacity,
+                    last_seq = state.last_taken,
+                    "subscriber fell behind; its subscription ends"
+                );
+                drop(state);
+                self.notify.notify_one();
+                return;
+            }
+        };
+        state.enqueue(key, delivery);
         drop(state);
         self.notify.notify_one();
     }
 
+    fn count(&self, counter: fn(&LagCounters)) {
+        if let Some(counters) = &self.counters {
+            counter(counters);
+        }
+    }
+
     fn take(&self) -> Option<Result<Delivery, Lagged>> {
         let mut state = self.lock();
-        match state.queue.pop_front() {
-            Some(delivery) => {
-                state.last_taken = delivery.event.seq;
+        match state.queue.pop_first() {
+            Some((seq, delivery)) => {
+                if let Some(key) = delivery.event.conflation_key() {
+                    if state.newest.get(&key) == Some(&seq) {
+                        state.newest.remove(&key);
+                    }
+                }
+                state.last_taken = seq;
                 Some(Ok(delivery))
             }
             None if state.lagged => Some(Err(Lagged {
@@ -312,19 +356,28 @@ impl Mailbox {
 }
 
 impl MailboxState {
-    /// Removes the queued event of the same object and returns the new one
-    /// carrying the count of what it replaces; `None` if nothing can merge.
-    fn conflate(&mut self, mut delivery: Delivery) -> Option<Delivery> {
-        let key = delivery.event.conflation_key()?;
-        let at = self
-            .queue
-            .iter()
-            .rposition(|queued| queued.event.conflation_key() == Some(key))?;
-        let older = self.queue.remove(at)?;
-        delivery.skipped = older.skipped + 1;
-        delivery.first_skipped = older.first_skipped.or(Some(older.event));
-        Some(delivery)
+    /// Removes and returns the newest queued delivery of this object.
+    fn take_newest(&mut self, key: ObjectKey) -> Option<Delivery> {
+        let seq = self.newest.remove(&key)?;
+        self.queue.remove(&seq)
     }
+
+    /// Queues a delivery at its sequence number, so the queue stays in
+    /// sequence order (a merged event goes where its newest part belongs).
+    fn enqueue(&mut self, key: Option<ObjectKey>, delivery: Delivery) {
+        let seq = delivery.event.seq;
+        if let Some(key) = key {
+            self.newest.insert(key, seq);
+        }
+        self.queue.insert(seq, delivery);
+    }
+}
+
+/// The new delivery, carrying the count of what it replaces.
+fn merge(mut delivery: Delivery, older: Delivery) -> Delivery {
+    delivery.skipped = older.skipped + 1;
+    delivery.first_skipped = older.first_skipped.or(Some(older.event));
+    delivery
 }
 
 #[cfg(test)]
@@ -372,10 +425,10 @@ mod tests {
 
     #[test]
     fn an_event_reaches_only_the_subscribers_it_matches_once_each() {
-        let hub = Arc::new(Hub::new(16));
-        let l1 = hub.register(filter(Some(&["L1"])));
-        let both = hub.register(filter(Some(&["l1", "L2"])));
-        let all = hub.register(filter(None));
+        let hub = Arc::new(Hub::new(16, None));
+        let l1 = hub.register("test", filter(Some(&["L1"])));
+        let both = hub.register("test", filter(Some(&["l1", "L2"])));
+        let all = hub.register("test", filter(None));
         assert_eq!(hub.count(), 3);
 
         hub.publish(&[
@@ -394,10 +447,10 @@ mod tests {
 
     #[test]
     fn a_registered_feed_starts_after_the_published_position() {
-        let hub = Arc::new(Hub::new(16));
+        let hub = Arc::new(Hub::new(16, None));
         hub.start_at(41);
         hub.publish(&[event(42, Kind::EvseStatusChanged, "L1", 1)]);
-        let feed = hub.register(filter(None));
+        let feed = hub.register("test", filter(None));
         assert_eq!(feed.start(), 42);
         hub.publish(&[event(43, Kind::EvseStatusChanged, "L1", 1)]);
         assert_eq!(drain(&feed), [(43, 0)]);
@@ -405,8 +458,8 @@ mod tests {
 
     #[test]
     fn a_full_mailbox_keeps_the_latest_state_per_evse_in_sequence_order() {
-        let hub = Arc::new(Hub::new(3));
-        let feed = hub.register(filter(None));
+        let hub = Arc::new(Hub::new(3, None));
+        let feed = hub.register("test", filter(None));
         // EVSE 1 changes four times, EVSE 2 twice; only three fit.
         let events: Vec<_> = [1, 2, 1, 1, 2, 1]
             .into_iter()
@@ -433,9 +486,57 @@ mod tests {
     }
 
     #[test]
+    fn more_distinct_evses_than_the_buffer_all_conflate_with_exact_counts() {
+        let metrics = Metrics::new();
+        let hub = Arc::new(Hub::new(4, Some(metrics.clone())));
+        let feed = hub.register("evseStatusChanged", filter(None));
+        // Twelve EVSEs (three times the buffer) change three times each
+        // while the subscriber reads nothing: seqs 1-12, 13-24, 25-36.
+        let events: Vec<_> = (1..=36)
+            .map(|seq| event(seq, Kind::EvseStatusChanged, "L1", (seq - 1) % 12 + 1))
+            .collect();
+        hub.publish(&events);
+
+        let taken: Vec<_> = std::iter::from_fn(|| feed.try_next())
+            .map(|d| {
+                let d = d.expect("not lagged");
+                let first = d.first_skipped.as_ref().map(|e| e.seq);
+                (d.event.seq, d.skipped, first)
+            })
+            .collect();
+        let want: Vec<_> = (25..=36).map(|seq| (seq, 2, Some(seq - 24))).collect();
+        assert_eq!(taken, want);
+        let text = metrics.render();
+        assert!(
+            text.contains(
+                "chargegraph_events_conflated_total{subscription=\"evseStatusChanged\"} 24"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("chargegraph_events_dropped_total{subscription=\"evseStatusChanged\"} 0"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_drained_mailbox_queues_a_changed_evse_again_before_merging() {
+        let hub = Arc::new(Hub::new(2, None));
+        let feed = hub.register("test", filter(None));
+        let evse = |seq, pk| event(seq, Kind::EvseStatusChanged, "L1", pk);
+        hub.publish(&[evse(1, 1), evse(2, 2), evse(3, 1)]);
+        assert_eq!(drain(&feed), [(2, 0), (3, 1)]);
+
+        // What was taken is no longer a merge target.
+        hub.publish(&[evse(4, 1), evse(5, 2), evse(6, 1), evse(7, 3)]);
+        assert_eq!(drain(&feed), [(5, 0), (6, 1), (7, 0)]);
+    }
+
+    #[test]
     fn events_that_cannot_merge_end_the_subscription_after_what_was_queued() {
-        let hub = Arc::new(Hub::new(2));
-        let feed = hub.register(filter(None));
+        let metrics = Metrics::new();
+        let hub = Arc::new(Hub::new(2, Some(metrics.clone())));
+        let feed = hub.register("cdrReceived", filter(None));
         let events: Vec<_> = (1..=4)
             .map(|seq| event(seq, Kind::CdrReceived, "L1", seq))
             .collect();
@@ -452,12 +553,18 @@ mod tests {
             feed.try_next().unwrap().unwrap_err(),
             Lagged { last_seq: 2 }
         );
+        // 3 did not fit; 4 and 5 came after the subscription fell behind.
+        let text = metrics.render();
+        assert!(
+            text.contains("chargegraph_events_dropped_total{subscription=\"cdrReceived\"} 3"),
+            "{text}"
+        );
     }
 
     #[tokio::test]
     async fn a_waiting_feed_wakes_on_publish() {
-        let hub = Arc::new(Hub::new(4));
-        let feed = hub.register(filter(None));
+        let hub = Arc::new(Hub::new(4, None));
+        let feed = hub.register("test", filter(None));
         let publisher = {
             let hub = hub.clone();
             tokio::spawn(async move {

@@ -18,6 +18,7 @@ use sea_orm::DbBackend;
 use tokio::sync::{oneshot, watch, Notify};
 
 use crate::store::{outbox, read, Store, StoreError};
+use crate::telemetry::metrics::Metrics;
 
 mod event;
 mod filter;
@@ -51,6 +52,9 @@ pub struct Settings {
     pub retention: Duration,
     /// How often old outbox rows are pruned.
     pub prune_interval: Duration,
+    /// Where the fan-out counts events conflated or dropped for slow
+    /// subscribers; `None` counts nothing.
+    pub metrics: Option<Metrics>,
 }
 
 impl Default for Settings {
@@ -60,6 +64,7 @@ impl Default for Settings {
             buffer: 1024,
             retention: Duration::from_secs(7 * 24 * 3600),
             prune_interval: Duration::from_secs(60),
+            metrics: None,
         }
     }
 }
@@ -90,7 +95,7 @@ impl Events {
     /// Spawns the outbox reader (which starts after the current last row) and
     /// the pruner.
     pub fn start_with(store: Store, settings: Settings) -> Events {
-        let hub = Arc::new(hub::Hub::new(settings.buffer));
+        let hub = Arc::new(hub::Hub::new(settings.buffer, settings.metrics.clone()));
         let wake = Arc::new(Notify::new());
         let (ready_tx, ready) = watch::channel(false);
         let (stop, stopped) = watch::channel(());
@@ -127,9 +132,16 @@ impl Events {
     }
 
     /// Registers a subscriber: its feed receives every matching event
-    /// published after the feed's `start`.
+    /// published after the feed's `start`. Its conflated and dropped events
+    /// are counted under the subscription name `unnamed`.
     pub fn subscribe(&self, filter: Filter) -> Feed {
-        self.inner.hub.register(filter)
+        self.subscribe_as("unnamed", filter)
+    }
+
+    /// Registers a subscriber of the GraphQL field `subscription`, the label
+    /// its conflated and dropped events are counted under.
+    pub fn subscribe_as(&self, subscription: &str, filter: Filter) -> Feed {
+        self.inner.hub.register(subscription, filter)
     }
 
     /// How many subscribers are listening now.
@@ -244,8 +256,9 @@ impl Reader {
 
 /// Wakes the reader on every NOTIFY of the outbox channel (sent inside each
 /// ingest transaction, delivered at commit), reconnecting when the connection
-/// drops; a wake after reconnecting catches up whatever was announced while
-/// it was down.
+/// drops. Notifications sent while it is not listening are lost: each
+/// (re)connection wakes the reader once it listens, so that it catches up by
+/// cursor what was announced in between.
 async fn listen(
     pool: sqlx::PgPool,
     wake: Arc<Notify>,
@@ -258,7 +271,6 @@ async fn listen(
             Ok(()) => return,
             Err(err) => tracing::warn!(error = %err, "outbox LISTEN lost, reconnecting"),
         }
-        wake.notify_one();
         tokio::select! {
             _ = stop.changed() => return,
             _ = tokio::time::sleep(LISTEN_RETRY) => {}
@@ -266,7 +278,7 @@ async fn listen(
     }
 }
 
-/// Listens until `stop` (`Ok`) or a connection error (`Err`).
+/// Listens until `stop` (`Ok`) or until the connection fails or drops (`Err`).
 async fn listen_once(
     pool: &sqlx::PgPool,
     wake: &Notify,
@@ -278,16 +290,21 @@ async fn listen_once(
     if let Some(ready) = listening.take() {
         let _ = ready.send(());
     }
+    // Whatever committed before this LISTEN was not announced to it.
+    wake.notify_one();
     loop {
         tokio::select! {
             _ = stop.changed() => return Ok(()),
-            received = listener.try_recv() => {
-                // `None`: the connection dropped and was re-established
-                // (listening again); notifications in between are lost, so
-                // look at the outbox anyway.
-                received?;
-                wake.notify_one();
-            }
+            received = listener.try_recv() => match received? {
+                Some(_) => wake.notify_one(),
+                // The connection dropped. sqlx would LISTEN again on the next
+                // call, without telling when; reconnecting here wakes the
+                // reader after listening again.
+                None => return Err(sqlx::Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionAborted,
+                    "the LISTEN connection dropped",
+                ))),
+            },
         }
     }
 }

@@ -5,7 +5,9 @@
 //! its start position. A replay reads the outbox from the client's cursor up
 //! to that position; a snapshot is read in one transaction together with the
 //! outbox position it reflects, and live events up to that position are
-//! dropped as already contained in it.
+//! dropped as already contained in it. A replay that the pruner overtakes
+//! (checked after every batch) turns into a RESET and a snapshot, never a
+//! silent gap.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -191,13 +193,21 @@ where
         Ok(())
     }
 
+    /// Replays one batch after `from`. The pruner deletes a prefix of the
+    /// outbox and moves its horizon in one transaction, and only forward: a
+    /// horizon still at or below `from` after the batch was read means
+    /// nothing after `from` was missing from it.
     async fn replay(&mut self, from: i64, upto: i64) -> Result<(), StoreError> {
         let filter = self.feed.filter();
         let kinds = filter.kinds.names();
         let db = self.events.store().db();
         let rows = outbox::range(db, from, upto, &kinds, REPLAY_BATCH).await?;
+        if outbox::pruned_through(db).await? > from {
+            return self.take_snapshot(Some(ResetReason::Pruned)).await;
+        }
         let Some(last_row) = rows.last().map(|r| r.seq) else {
-            return self.finish_replay(from).await;
+            self.phase = Phase::Live;
+            return Ok(());
         };
         for row in rows {
             let event = Event::from_row(row);
@@ -211,19 +221,6 @@ where
             upto,
         };
         Ok(())
-    }
-
-    /// Pruning may have overtaken a replay that ran long; then what was
-    /// replayed has a hole, and the client must start afresh.
-    async fn finish_replay(&mut self, from: i64) -> Result<(), StoreError> {
-        let pruned = outbox::pruned_through(self.events.store().db()).await?;
-        match pruned > from {
-            true => self.take_snapshot(Some(ResetReason::Pruned)).await,
-            false => {
-                self.phase = Phase::Live;
-                Ok(())
-            }
-        }
     }
 
     async fn live(&mut self) -> Option<Item<S>> {
@@ -240,5 +237,71 @@ where
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use chrono::Utc;
+    use futures::StreamExt;
+    use serde_json::json;
+
+    use super::*;
+    use crate::events::{Filter, Kind, Kinds};
+    use crate::store::outbox::NewEvent;
+    use crate::store::{Store, StoreOptions};
+
+    fn cdr(n: usize) -> NewEvent {
+        NewEvent {
+            kind: "CDR_RECEIVED",
+            country_code: "NL".into(),
+            party_id: "GFX".into(),
+            location_pk: None,
+            evse_pk: None,
+            session_pk: None,
+            payload: json!({"cdr_id": format!("C{n}")}),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_replay_overtaken_by_the_pruner_resets_instead_of_skipping() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("stream.db").display());
+        let store = Store::connect(&StoreOptions::new(&url)).await.unwrap();
+        let rows: Vec<NewEvent> = (1..=1200).map(cdr).collect();
+        outbox::insert_all(store.db(), rows).await.unwrap();
+        let events = Events::start(store.clone());
+        events.ready().await;
+        let feed = events.subscribe(Filter::new(
+            Kinds::of(&[Kind::CdrReceived]),
+            crate::domain::Access::full(),
+        ));
+        assert_eq!(feed.start(), 1200);
+        let snapshot = || async { Ok::<Snapshot<()>, StoreError>((1200, Vec::new())) };
+        let mut items = Box::pin(stream(&events, feed, Start::After(0), snapshot));
+
+        // The first batch (seqs 1-500) is read; then the pruner deletes
+        // 1-1000 while the client is still taking it.
+        let first = items.next().await;
+        assert!(matches!(first, Some(Item::Replay(ref e)) if e.seq == 1));
+        let future = Utc::now() + chrono::Duration::hours(1);
+        let pruned = outbox::prune_batch(&store, future, 1000).await.unwrap();
+        assert_eq!(pruned, 1000);
+
+        let mut rest = Vec::new();
+        while let Ok(Some(item)) =
+            tokio::time::timeout(Duration::from_millis(200), items.next()).await
+        {
+            rest.push(match item {
+                Item::Replay(event) => format!("replay {}", event.seq),
+                Item::Reset { cursor, reason } => format!("reset {cursor} {reason:?}"),
+                other => format!("{other:?}"),
+            });
+        }
+        let mut want: Vec<String> = (2..=500).map(|seq| format!("replay {seq}")).collect();
+        want.push("reset 1200 Pruned".into());
+        assert_eq!(rest, want);
     }
 }

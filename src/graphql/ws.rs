@@ -33,6 +33,7 @@ use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio::time::{sleep_until, Instant};
 use tokio_stream::StreamMap;
+use tracing::Instrument;
 
 use super::{error, AppSchema};
 use crate::domain::Access;
@@ -91,7 +92,7 @@ impl Default for WsSettings {
             ping_timeout: Duration::from_secs(10),
             max_message_bytes: 64 * 1024,
             max_subscriptions: 100,
-            max_write_buffer_bytes: 4 * 1024 * 1024,
+            max_write_buffer_bytes: 8 * 1024 * 1024,
             authenticate: full_access(),
             shutdown: None,
         }
@@ -171,6 +172,9 @@ pub async fn upgrade(
         Err(rejection) => return rejection.into_response(),
     };
     let headers = parts.headers;
+    // The connection outlives the request; its logs keep the request's span
+    // (and so its X-Request-ID).
+    let span = tracing::Span::current();
     upgrade
         .protocols([protocol.name()])
         .max_message_size(settings.max_message_bytes)
@@ -179,7 +183,7 @@ pub async fn upgrade(
         // Each message goes out when sent; nothing waits for a fuller buffer.
         .write_buffer_size(0)
         .max_write_buffer_size(settings.max_write_buffer_bytes)
-        .on_upgrade(move |socket| async move {
+        .on_upgrade(move |socket| {
             let connection = Connection {
                 protocol,
                 schema,
@@ -188,8 +192,22 @@ pub async fn upgrade(
                 session: None,
                 operations: StreamMap::new(),
             };
-            connection.run(socket).await;
+            connection.run(socket).instrument(span)
         })
+}
+
+/// A message or frame over `max_message_bytes` is refused with 1009
+/// (RFC 6455 7.4.1, "message too big"); other read errors mean the client
+/// is gone.
+fn read_failed(err: &axum::Error) -> Flow {
+    // tungstenite's capacity errors read "Space limit exceeded: ...";
+    // axum does not expose their type.
+    if err.to_string().contains("Space limit exceeded") {
+        tracing::debug!(error = %err, "websocket message over the size limit");
+        return Flow::Close(1009, "Message too big".into());
+    }
+    tracing::debug!(error = %err, "websocket read failed");
+    Flow::Gone
 }
 
 /// What one operation yields: a response (the first flagged), then its end.
@@ -242,7 +260,8 @@ impl Connection {
                         pong_deadline = None;
                         self.on_frame(frame, &mut sink, init_deadline).await
                     }
-                    _ => Flow::Gone,
+                    Some(Err(err)) => read_failed(&err),
+                    None => Flow::Gone,
                 },
                 _ = sleep_until(init_deadline), if self.session.is_none() => {
                     Flow::Close(4408, "Connection initialisation timeout".into())

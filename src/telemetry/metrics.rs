@@ -6,7 +6,8 @@
 //! - GraphQL (the `GraphqlMetrics` extension): `graphql_operation`,
 //!   `subscription_opened` (the guard it returns counts it closed),
 //!   `events_delivered`;
-//! - events and subscriptions: `events_conflated`, `events_dropped`;
+//! - the events fan-out: `lag_counters` (events conflated or dropped for
+//!   a slow subscriber);
 //! - reconciliation: `reconciliation`.
 
 use std::collections::HashSet;
@@ -14,7 +15,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 
 /// Distinct GraphQL operation names kept as labels; later ones count as "other".
@@ -65,6 +67,32 @@ pub struct PushLabels<'a> {
 impl Default for Metrics {
     fn default() -> Self {
         Metrics::new()
+    }
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+/// The conflation and loss counters of one subscription field, resolved once
+/// per subscriber so that the fan-out counts without a label lookup.
+#[derive(Clone)]
+pub struct LagCounters {
+    conflated: IntCounter,
+    dropped: IntCounter,
+}
+
+impl LagCounters {
+    /// Counts one event merged into a later one of the same object.
+    pub fn conflated(&self) {
+        self.conflated.inc();
+    }
+
+    /// Counts one event a lagging subscriber will not get live.
+    pub fn dropped(&self) {
+        self.dropped.inc();
     }
 }
 
@@ -131,7 +159,7 @@ impl Metrics {
             ),
             events_dropped: counter(
                 "chargegraph_events_dropped_total",
-                "Events a slow subscriber missed",
+                "Events a slow subscriber missed live (its subscription ended with SUBSCRIBER_LAGGED)",
                 &["subscription"],
             ),
             reconciliations: counter(
@@ -197,19 +225,16 @@ impl Metrics {
         c.inc_by(n);
     }
 
-    /// Counts events merged into a later one before delivery.
-    pub fn events_conflated(&self, subscription: &str, n: u64) {
-        let c = self
-            .inner
-            .events_conflated
-            .with_label_values(&[subscription]);
-        c.inc_by(n);
-    }
-
-    /// Counts events a slow subscriber missed.
-    pub fn events_dropped(&self, subscription: &str, n: u64) {
-        let c = self.inner.events_dropped.with_label_values(&[subscription]);
-        c.inc_by(n);
+    /// The counters of events merged or missed by a slow subscriber of
+    /// `subscription` (a field name).
+    pub fn lag_counters(&self, subscription: &str) -> LagCounters {
+        LagCounters {
+            conflated: self
+                .inner
+                .events_conflated
+                .with_label_values(&[subscription]),
+            dropped: self.inner.events_dropped.with_label_values(&[subscription]),
+        }
     }
 
     /// Counts reconciled objects of a module by result (matched, missing, healed, ...).

@@ -723,6 +723,15 @@ impl Subscription {
         }
     }
 
+    /// The next text message as it came (keep-alives and pings included,
+    /// none answered by this call), within the timeout; `None` on timeout.
+    /// Panics when the socket closes.
+    pub async fn next_raw(&mut self, timeout: Duration) -> Option<Value> {
+        tokio::time::timeout(timeout, next_json(&mut self.ws))
+            .await
+            .ok()
+    }
+
     /// The next data payload (`next`, or `data` in the legacy protocol), within the timeout.
     pub async fn next_data(&mut self, timeout: Duration) -> Option<Value> {
         let deadline = tokio::time::Instant::now() + timeout;

@@ -46,7 +46,7 @@ async fn healthz_answers_and_readyz_compares_migrations() {
 }
 
 /// Scrapes `/metrics` and parses it; samples by name and sorted labels.
-async fn scrape(app: &TestApp) -> HashMap<String, f64> {
+pub(crate) async fn scrape(app: &TestApp) -> HashMap<String, f64> {
     let (status, text) = app.get_text("/metrics", &[]).await;
     assert_eq!(status, 200);
     let lines = text.lines().map(|l| Ok(l.to_owned()));
@@ -73,7 +73,7 @@ async fn scrape(app: &TestApp) -> HashMap<String, f64> {
     samples
 }
 
-fn sample(samples: &HashMap<String, f64>, key: &str) -> f64 {
+pub(crate) fn sample(samples: &HashMap<String, f64>, key: &str) -> f64 {
     *samples
         .get(key)
         .unwrap_or_else(|| panic!("no sample {key}; have {:#?}", samples.keys()))

@@ -6,8 +6,10 @@ use std::net::SocketAddr;
 use std::process::Stdio;
 use std::time::Duration;
 
+use chargegraph::store::outbox;
 use futures::future::join_all;
 use rand::seq::SliceRandom;
+use sea_orm::TransactionTrait;
 use serde_json::{json, Value};
 use tokio::process::{Child, Command};
 
@@ -624,4 +626,102 @@ async fn a_push_to_one_replica_reaches_a_subscriber_of_the_other() {
         (&json!("LIVE"), &json!("E1"), &json!(STATUSES[1]))
     );
     assert!(change["cursor"].as_str().unwrap().parse::<i64>().unwrap() > 0);
+}
+
+/// A CDR event for the outbox, written directly.
+fn cdr_event(cdr_id: &str) -> outbox::NewEvent {
+    outbox::NewEvent {
+        kind: "CDR_RECEIVED",
+        country_code: "NL".into(),
+        party_id: "GFX".into(),
+        location_pk: None,
+        evse_pk: None,
+        session_pk: None,
+        payload: json!({"cdr_id": cdr_id}),
+    }
+}
+
+#[tokio::test]
+async fn an_uncommitted_outbox_insert_holds_back_the_next_writer_until_it_commits() {
+    let Some(app) = postgres_app().await else {
+        return;
+    };
+    app.state.events.ready().await;
+    let feed = app
+        .state
+        .events
+        .subscribe(chargegraph::events::Filter::everything());
+
+    // A has written its outbox row and not committed yet.
+    let a = app.state.store.db().begin().await.unwrap();
+    let seq_a = outbox::insert(&a, cdr_event("CDR-A")).await.unwrap();
+    let store = app.state.store.clone();
+    let mut b = tokio::spawn(async move {
+        let b = store.db().begin().await?;
+        let seq = outbox::insert(&b, cdr_event("CDR-B")).await?;
+        b.commit().await?;
+        anyhow::Ok(seq)
+    });
+    // B cannot even take a sequence number while A holds the ordering lock.
+    let early = tokio::time::timeout(Duration::from_millis(200), &mut b).await;
+    assert!(
+        early.is_err(),
+        "B's outbox insert did not wait for A: {early:?}"
+    );
+
+    a.commit().await.unwrap();
+    let seq_b = tokio::time::timeout(Duration::from_secs(10), b)
+        .await
+        .expect("B commits once A has")
+        .unwrap()
+        .unwrap();
+    assert!(seq_a < seq_b, "A {seq_a}, B {seq_b}");
+    let mut received = Vec::new();
+    for _ in 0..2 {
+        let next = tokio::time::timeout(Duration::from_secs(10), feed.next()).await;
+        let delivery = next.expect("the event arrives").expect("kept up");
+        let cdr_id = delivery.event.payload["cdr_id"].clone();
+        received.push((delivery.event.seq, cdr_id));
+    }
+    assert_eq!(received, [(seq_a, json!("CDR-A")), (seq_b, json!("CDR-B"))]);
+}
+
+#[tokio::test]
+async fn a_notification_missed_while_listen_was_down_is_caught_up() {
+    let Some(app) = postgres_app().await else {
+        return;
+    };
+    let replicas = [Replica::start(&app).await, Replica::start(&app).await];
+    let (a, b) = (replicas[0].addr, replicas[1].addr);
+    let location = "/ocpi/2.1.1/locations/NL/GFX/LOC-S";
+    let put = app
+        .ocpi_at(a, "PUT", location, Some(&location_body("LOC-S", "E1")))
+        .await;
+    assert_accepted(&put.expect("replica answers"));
+    let mut events = subscribe_at(b, EVSE_STATUS_SUBSCRIPTION, json!({})).await;
+    let snapshot = events.next_data(Duration::from_secs(10)).await;
+    assert_eq!(
+        snapshot.expect("the snapshot")["evseStatusChanged"]["kind"],
+        "SNAPSHOT"
+    );
+
+    // Every LISTEN on this database is cut (this test's app and both
+    // replicas); each listener waits a second before listening again, so
+    // the NOTIFY of the push below reaches nobody.
+    let cut = "SELECT CAST(COUNT(pg_terminate_backend(pid)) AS TEXT) FROM pg_stat_activity \
+               WHERE datname = current_database() AND query ILIKE 'LISTEN%'";
+    assert_eq!(app.sqlite_column(cut).await, ["3"]);
+    let patch = app
+        .ocpi_at(a, "PATCH", &format!("{location}/E1"), Some(&evse_patch(1)))
+        .await;
+    assert_accepted(&patch.expect("replica answers"));
+
+    // b polls only every ten minutes: the wake after listening again finds it.
+    let event = events.next_data(Duration::from_secs(5)).await;
+    let change = event.expect("the missed event is caught up within seconds");
+    let change = &change["evseStatusChanged"];
+    assert_eq!(
+        (&change["kind"], &change["uid"], &change["status"]),
+        (&json!("LIVE"), &json!("E1"), &json!(STATUSES[1]))
+    );
 }

@@ -9,12 +9,15 @@ use sea_orm::ConnectionTrait;
 use serde_json::{json, Value};
 
 use crate::harness::{fixture, Answer, Protocol, Subscription, TestApp};
+use crate::ops::{sample, scrape};
 
 const LOCATION: &str = "0d4ef8c6-e0c8-54c1d-b4f4-eb245f3f7afa";
 const EVSE: &str = "BE-BEC-E041503001";
 const SESSION: &str = "NLGFX637561499213897595-ef07d";
 const WAIT: Duration = Duration::from_secs(10);
 const QUIET: Duration = Duration::from_millis(700);
+/// A push must be answered this soon even while a subscriber stalls.
+const PUSH_ANSWER: Duration = Duration::from_secs(2);
 
 /// A location in a city with EVSEs of given statuses.
 fn location_body(id: &str, city: &str, (lat, lon): (&str, &str), evses: &[(&str, &str)]) -> String {
@@ -196,6 +199,15 @@ async fn filters_select_by_location_evse_status_party_city_area_and_session() {
         ),
         (r#"{city: "brugge"}"#, vec![("B1", "OUTOFORDER")]),
         (belgium_west, vec![("B1", "OUTOFORDER")]),
+        (
+            r#"{partyId: "gfx"}"#,
+            vec![
+                ("G1", "CHARGING"),
+                ("B1", "OUTOFORDER"),
+                ("G2", "BLOCKED"),
+                ("G1", "AVAILABLE"),
+            ],
+        ),
         (r#"{partyId: "BEC"}"#, vec![]),
         (
             r#"{countryCode: "NL", partyId: "gfx", locationIds: []}"#,
@@ -505,7 +517,10 @@ async fn a_client_that_stops_reading_delays_neither_another_client_nor_the_pushe
         } else {
             "AVAILABLE"
         };
-        patch(&app, "LOC-BIG", uid, status).await;
+        let answered = tokio::time::timeout(PUSH_ANSWER, patch(&app, "LOC-BIG", uid, status));
+        answered
+            .await
+            .unwrap_or_else(|_| panic!("push {n} not answered within 2 s while a client stalls"));
         want.push((uid.to_owned(), status.to_owned()));
     }
     let mut quick = Vec::new();
@@ -622,13 +637,226 @@ async fn a_client_that_stops_answering_pings_is_dropped_and_one_that_answers_sta
     put(&app, "LOC-P", "Gent", GENT, &[("E1", "AVAILABLE")]).await;
     let query = evse_status("{}", "");
     let mut answering = app.subscribe(&query, json!({})).await;
-    let _silent = app.subscribe(&query, json!({})).await;
+    let mut silent = app.subscribe(&query, json!({})).await;
 
     // The answering client reads (and so answers pings) for well over the
     // timeout; the silent one never reads and is dropped.
     assert_eq!(answering.next_data(Duration::from_millis(1500)).await, None);
     app.wait_for_subscribers(1).await;
+    assert_eq!(
+        silent.closed(WAIT).await,
+        Some((4504, "Ping not answered".into()))
+    );
     patch(&app, "LOC-P", "E1", "CHARGING").await;
+    let data = answering.next_data(WAIT).await.expect("still subscribed");
+    assert_eq!(data["evseStatusChanged"]["status"], "CHARGING");
+}
+
+/// A location whose raw JSON carries 100 kB of padding, with two EVSEs.
+async fn put_padded(app: &TestApp, id: &str) {
+    let mut body: Value = serde_json::from_str(&location_body(
+        id,
+        "Gent",
+        GENT,
+        &[("E1", "AVAILABLE"), ("E2", "AVAILABLE")],
+    ))
+    .unwrap();
+    body["padding"] = json!("x".repeat(100_000));
+    assert_accepted(&app.put_location(id, &body.to_string()).await);
+}
+
+/// A slow client's settings: a small mailbox, and pings that never evict it.
+fn small_mailbox(c: &mut chargegraph::config::Config) {
+    c.subscription_buffer = 4;
+    c.ws_ping_interval_ms = 60_000;
+    c.ws_ping_timeout_ms = 60_000;
+}
+
+#[tokio::test]
+async fn merged_changes_of_a_slow_subscriber_are_counted_as_conflated() {
+    const PATCHES: usize = 120;
+    let app = TestApp::spawn_with(small_mailbox).await;
+    put_padded(&app, "LOC-BIG").await;
+    let heavy = r#"subscription { evseStatusChanged(filter: {locationId: "LOC-BIG"}) {
+        kind cursor ... on EvseStatusChange { skipped uid status location { raw } } } }"#;
+    let mut slow = app
+        .subscribe_buffered(Protocol::TransportWs, Some(16 * 1024), heavy, json!({}))
+        .await;
+
+    for n in 0..PATCHES {
+        let uid = ["E1", "E2"][n % 2];
+        let status = ["CHARGING", "AVAILABLE"][(n / 2) % 2];
+        patch(&app, "LOC-BIG", uid, status).await;
+    }
+    let behind = drain(&mut slow, "evseStatusChanged").await;
+
+    let skipped: i64 = behind.iter().map(|i| i["skipped"].as_i64().unwrap()).sum();
+    assert_eq!(behind.len() as i64 + skipped, PATCHES as i64);
+    assert!(skipped > 0, "nothing was merged: the client was not slow");
+    let m = scrape(&app).await;
+    let count = |name: &str| sample(&m, &format!("{name}{{subscription=evseStatusChanged}}"));
+    assert_eq!(count("chargegraph_events_conflated_total"), skipped as f64);
+    assert_eq!(
+        count("chargegraph_events_delivered_total"),
+        behind.len() as f64
+    );
+    assert_eq!(count("chargegraph_events_dropped_total"), 0.0);
+}
+
+#[tokio::test]
+async fn a_cdr_subscriber_that_falls_behind_ends_with_subscriber_lagged_and_counts_the_dropped() {
+    const CDRS: usize = 60;
+    let app = TestApp::spawn_with(small_mailbox).await;
+    let query = r#"subscription { cdrReceived {
+        kind cursor ... on CdrReceipt { cdrId cdr { raw } } } }"#;
+    let mut slow = app
+        .subscribe_buffered(Protocol::TransportWs, Some(16 * 1024), query, json!({}))
+        .await;
+
+    // 60 CDRs of 100 kB each, none read while they are pushed.
+    let mut cdr: Value =
+        serde_json::from_str(&fixture("greenflux/cdr_pull_example_reconstructed.json")).unwrap();
+    cdr["padding"] = json!("x".repeat(100_000));
+    for n in 0..CDRS {
+        cdr["id"] = json!(format!("CDR-{n:03}"));
+        let answer = tokio::time::timeout(PUSH_ANSWER, app.post_cdr(&cdr.to_string())).await;
+        assert_accepted(&answer.expect("the CDR is answered within 2 s"));
+    }
+
+    let mut delivered = Vec::new();
+    let error = loop {
+        let message = slow
+            .next_message(WAIT)
+            .await
+            .expect("events, then an error");
+        assert_eq!(message["type"], "next", "{message}");
+        match message["payload"].get("errors") {
+            Some(errors) => break errors[0].clone(),
+            None => delivered.push(message["payload"]["data"]["cdrReceived"].clone()),
+        }
+    };
+    let done = slow.next_message(WAIT).await;
+    assert_eq!(done, Some(json!({"id": "1", "type": "complete"})));
+
+    let k = delivered.len();
+    assert!(0 < k && k < CDRS, "{k} of {CDRS} delivered");
+    let ids: Vec<String> = delivered.iter().map(|d| text(&d["cdrId"])).collect();
+    let first: Vec<String> = (0..k).map(|n| format!("CDR-{n:03}")).collect();
+    assert_eq!(
+        ids, first,
+        "what was delivered came in order, without a gap"
+    );
+    let last_cursor = text(&delivered[k - 1]["cursor"]);
+    assert_eq!(error["extensions"]["code"], "SUBSCRIBER_LAGGED");
+    assert_eq!(error["extensions"]["cursor"], last_cursor.as_str());
+    assert_eq!(
+        text(&error["message"]),
+        format!("subscriber fell behind; subscribe again with after: \"{last_cursor}\"")
+    );
+    app.wait_for_subscribers(0).await;
+    let m = scrape(&app).await;
+    let count = |name: &str| sample(&m, &format!("{name}{{subscription=cdrReceived}}"));
+    assert_eq!(count("chargegraph_events_dropped_total"), (CDRS - k) as f64);
+    assert_eq!(count("chargegraph_events_delivered_total"), k as f64);
+    assert_eq!(count("chargegraph_events_conflated_total"), 0.0);
+}
+
+#[tokio::test]
+async fn a_message_over_ws_max_message_bytes_closes_the_connection_with_1009() {
+    let app = TestApp::spawn_with(|c| c.ws_max_message_bytes = 2048).await;
+    let mut sub = Subscription::connect(app.addr, Protocol::TransportWs).await;
+    sub.init().await;
+    // GraphQL comments pad the documents: about 1.6 kB fits, 2.5 kB does not.
+    let padded = |n: usize| format!("{}\n# {}", evse_status("{}", ""), "x".repeat(n));
+    sub.start("fits", &padded(1500), json!({})).await;
+    app.wait_for_subscribers(1).await;
+
+    sub.start("too-big", &padded(2500), json!({})).await;
+    assert_eq!(
+        sub.closed(WAIT).await,
+        Some((1009, "Message too big".into()))
+    );
+    app.wait_for_subscribers(0).await;
+}
+
+#[tokio::test]
+async fn a_connection_holds_at_most_ws_max_subscriptions() {
+    let app = TestApp::spawn_with(|c| c.ws_max_subscriptions = 2).await;
+    put(&app, "LOC-M", "Gent", GENT, &[("E1", "AVAILABLE")]).await;
+    app.wait_for_reader().await;
+    let query = evse_status(r#"{locationId: "LOC-M"}"#, "");
+    let mut sub = Subscription::connect(app.addr, Protocol::TransportWs).await;
+    sub.init().await;
+    sub.start("a", &query, json!({})).await;
+    sub.start("b", &query, json!({})).await;
+    app.wait_for_subscribers(2).await;
+
+    sub.start("c", &query, json!({})).await;
+    let refused = sub.next_message(WAIT).await;
+    let error = json!({"message": "at most 2 subscriptions per connection",
+                       "extensions": {"code": "BAD_REQUEST"}});
+    assert_eq!(
+        refused,
+        Some(json!({"id": "c", "type": "error", "payload": [error]}))
+    );
+    assert_eq!(app.state.events.subscriber_count(), 2);
+
+    // The two open ones still deliver; once one completes, a third fits.
+    patch(&app, "LOC-M", "E1", "CHARGING").await;
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let message = sub.next_message(WAIT).await.expect("an event");
+        assert_eq!(
+            message["payload"]["data"]["evseStatusChanged"]["status"],
+            "CHARGING"
+        );
+        ids.push(text(&message["id"]));
+    }
+    ids.sort();
+    assert_eq!(ids, ["a", "b"]);
+    sub.send(json!({"id": "a", "type": "complete"})).await;
+    app.wait_for_subscribers(1).await;
+    sub.start("c", &query, json!({})).await;
+    app.wait_for_subscribers(2).await;
+}
+
+#[tokio::test]
+async fn the_legacy_protocol_keeps_a_client_that_answers_ping_frames_and_drops_a_silent_one() {
+    let app = TestApp::spawn_with(|c| {
+        c.ws_ping_interval_ms = 100;
+        c.ws_ping_timeout_ms = 300;
+    })
+    .await;
+    put(&app, "LOC-K", "Gent", GENT, &[("E1", "AVAILABLE")]).await;
+    let query = evse_status(r#"{locationId: "LOC-K"}"#, "");
+    let mut answering = app
+        .subscribe_with(Protocol::Legacy, &query, json!({}))
+        .await;
+    let mut silent = app
+        .subscribe_with(Protocol::Legacy, &query, json!({}))
+        .await;
+
+    // The answering client only reads: its WebSocket library answers the
+    // ping frames that come with each `ka`. It gets keep-alives for 1.5 s,
+    // five times the ping timeout.
+    let until = tokio::time::Instant::now() + Duration::from_millis(1500);
+    let mut keep_alives = 0;
+    loop {
+        let left = until.saturating_duration_since(tokio::time::Instant::now());
+        let Some(message) = answering.next_raw(left).await else {
+            break;
+        };
+        assert_eq!(message, json!({"type": "ka"}));
+        keep_alives += 1;
+    }
+    assert!(keep_alives >= 5, "{keep_alives} keep-alives in 1.5 s");
+    app.wait_for_subscribers(1).await;
+    assert_eq!(
+        silent.closed(WAIT).await,
+        Some((4504, "Ping not answered".into()))
+    );
+
+    patch(&app, "LOC-K", "E1", "CHARGING").await;
     let data = answering.next_data(WAIT).await.expect("still subscribed");
     assert_eq!(data["evseStatusChanged"]["status"], "CHARGING");
 }
@@ -636,6 +864,7 @@ async fn a_client_that_stops_answering_pings_is_dropped_and_one_that_answers_sta
 #[tokio::test]
 async fn idle_subscriptions_run_no_sql() {
     const SUBSCRIBERS: usize = 20;
+    const IDLE: Duration = Duration::from_secs(3);
     let app = TestApp::spawn_with(|c| {
         c.outbox_poll_ms = 600_000;
         c.outbox_prune_interval_secs = 600_000;
@@ -648,10 +877,11 @@ async fn idle_subscriptions_run_no_sql() {
     for _ in 0..SUBSCRIBERS {
         subs.push(app.subscribe(&evse_status("{}", ""), json!({})).await);
     }
+    // Every subscription waits three seconds at once, with nothing to send.
     let idle_from = app.state.store.statements_run();
-    for sub in &mut subs {
-        assert_eq!(sub.next_data(Duration::from_millis(25)).await, None);
-    }
+    let waits = subs.iter_mut().map(|sub| sub.next_data(IDLE));
+    let got = futures::future::join_all(waits).await;
+    assert_eq!(got, vec![None; SUBSCRIBERS]);
     assert_eq!(
         app.state.store.statements_run(),
         idle_from,
@@ -776,4 +1006,49 @@ async fn next_line(
     let line = tokio::time::timeout(WAIT, lines.next_line()).await;
     let line = line.expect("node prints within 10 s").unwrap();
     serde_json::from_str(&line.expect("node prints a line")).unwrap()
+}
+
+#[tokio::test]
+async fn a_websocket_connection_logs_with_the_request_id_of_its_upgrade() {
+    let db = crate::harness::TestDb::create().await;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_chargegraph"))
+        .arg("serve")
+        .env("CHARGEGRAPH_DATABASE_URL", db.url())
+        .env("CHARGEGRAPH_LISTEN", "127.0.0.1:0")
+        .env("CHARGEGRAPH_LOG_FORMAT", "json")
+        .env("CHARGEGRAPH_WS_PING_INTERVAL_MS", "100")
+        .env("CHARGEGRAPH_WS_PING_TIMEOUT_MS", "300")
+        .env("RUST_LOG", "info,chargegraph::graphql::ws=debug")
+        .env_remove("CHARGEGRAPH_CONFIG")
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the binary starts");
+    let (addr, log) = crate::shutdown::read_log(child.stderr.take().unwrap()).await;
+
+    // The client never reads, so it never answers a ping: the connection
+    // task logs its eviction.
+    let headers = [("X-Request-ID", "ws-request-7")];
+    let query = evse_status("{}", "");
+    let _silent = crate::harness::subscribe_with(addr, json!({}), &headers, &query, json!({}))
+        .await
+        .expect("subscribed");
+    let evicted = async {
+        loop {
+            let found = log.lock().unwrap().iter().find_map(|line| {
+                let entry: Value = serde_json::from_str(line).ok()?;
+                let message = &entry["fields"]["message"];
+                (message == "websocket client stopped answering pings").then_some(entry)
+            });
+            match found {
+                Some(entry) => return entry,
+                None => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+    };
+    let entry = tokio::time::timeout(WAIT, evicted)
+        .await
+        .expect("the eviction is logged");
+    assert_eq!(entry["span"]["request_id"], "ws-request-7", "{entry}");
+    assert_eq!(entry["spans"][0]["name"], "request", "{entry}");
 }

@@ -75,6 +75,7 @@ impl SubscriptionRoot {
         };
         let merged = Some(EvseStatusChange::from_delivery as fn(&Delivery) -> _);
         Ok(feed(
+            "evseStatusChanged",
             (events, filter),
             start,
             read,
@@ -113,6 +114,7 @@ impl SubscriptionRoot {
             Ok((cursor, changes.collect()))
         };
         Ok(feed(
+            "locationChanged",
             (events, filter),
             start,
             read,
@@ -154,6 +156,7 @@ impl SubscriptionRoot {
             Ok((cursor, updates.collect()))
         };
         Ok(feed(
+            "sessionUpdated",
             (events, filter),
             start,
             read,
@@ -194,6 +197,7 @@ impl SubscriptionRoot {
             Ok((cursor, receipts.collect()))
         };
         Ok(feed(
+            "cdrReceived",
             (events, filter),
             start,
             read,
@@ -237,6 +241,7 @@ impl SubscriptionRoot {
             Ok((cursor, receipts.collect()))
         };
         Ok(feed(
+            "notificationReceived",
             (events, filter),
             start,
             read,
@@ -261,7 +266,7 @@ impl SubscriptionRoot {
         let store = events.store().clone();
         let read = summary::reader(store.clone(), parts.narrow(), selection.clone());
         // The feed must also see what leaves the city or area.
-        let feed = events.subscribe(selection.without_place());
+        let feed = events.subscribe_as("statusSummaryChanged", selection.without_place());
         let items = events::stream(events, feed, Start::Snapshot, read);
         Ok(summary::updates(items, store, selection))
     }
@@ -309,10 +314,11 @@ fn failed(err: &StoreError) -> async_graphql::Error {
     internal(err)
 }
 
-/// Registers the live feed now and maps the stream's items to the
-/// subscription's type. `merged` reads a conflated live delivery when the
+/// Registers the live feed of the field `subscription` now and maps the
+/// stream's items to the subscription's type. `merged` reads a conflated live delivery when the
 /// type says more about it than its newest event does.
 fn feed<C, F, R, Fut>(
+    subscription: &str,
     events: (events::Events, Filter),
     start: Start,
     read: R,
@@ -326,7 +332,7 @@ where
     Fut: Future<Output = Result<events::Snapshot<C>, StoreError>> + Send,
 {
     let (events, filter) = events;
-    let registered = events.subscribe(filter);
+    let registered = events.subscribe_as(subscription, filter);
     events::stream(&events, registered, start, read).filter_map(move |item| {
         let mapped = match item {
             Item::Reset { cursor, reason } => Some(Ok(F::from(FeedReset { cursor, reason }))),
