@@ -84,7 +84,6 @@ impl AppState {
         // commits, or that push's events could be taken as already seen.
         events.ready().await;
         let pruner = Pruner::start(store.clone(), config.inbox_retention());
-        let metrics = Metrics::new();
         let heal = HealQueue::new(config.pulled_parties());
         let reconciler = start_reconciler(&config, &store, &events, &metrics, &heal);
         Ok(AppState {
