@@ -31,6 +31,8 @@ pub mod read;
 pub mod sessions;
 pub mod snapshot;
 pub mod tariffs;
+#[cfg(test)]
+pub(crate) mod testdb;
 pub mod tokens;
 
 /// Errors of the storage layer.
