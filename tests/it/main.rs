@@ -15,6 +15,7 @@ mod read_api;
 mod readme;
 mod receiver;
 mod replicas;
+mod retries;
 mod schema;
 mod shutdown;
 mod spine;
