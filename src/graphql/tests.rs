@@ -2,6 +2,7 @@ use super::*;
 use crate::store::testdb::TestDb;
 
 mod read_api;
+mod read_plans;
 
 #[tokio::test]
 async fn schema_graphql_is_current() {

@@ -110,6 +110,24 @@ impl TestDb {
     }
 }
 
+/// Statements recorded by `Store::recording`, with their values.
+pub(crate) type Recorded = std::sync::Arc<std::sync::Mutex<Vec<Statement>>>;
+
+impl Store {
+    /// This store, recording every statement run through its pool with its
+    /// values (a test explains them afterwards).
+    pub(crate) fn recording(mut self) -> (Store, Recorded) {
+        let recorded = Recorded::default();
+        let sink = recorded.clone();
+        self.db.set_metric_callback(move |info| {
+            if let Ok(mut statements) = sink.lock() {
+                statements.push(info.statement.clone());
+            }
+        });
+        (self, recorded)
+    }
+}
+
 impl Drop for TestDb {
     /// Drops the PostgreSQL database on a detached thread, as the harness
     /// does: blocking here would stall the test's runtime, whose pool may
