@@ -1,16 +1,21 @@
 //! Push rate: 32 concurrent senders PATCH EVSE statuses and sessions the way
-//! GreenFlux sends them, over loopback HTTP to the real server, and beside
-//! that the same pushes applied straight through `ingest::apply` (the
-//! ceiling without HTTP), on SQLite and, when CHARGEGRAPH_TEST_DATABASE_URL
-//! names a PostgreSQL server, on PostgreSQL.
+//! GreenFlux sends them, over loopback HTTP to the real server (`http`);
+//! beside that the same pushes applied straight through `ingest::apply`
+//! (`direct`: the whole app minus HTTP), and the rows those pushes write
+//! (inbox, EVSE or session update, status history or timeline entry,
+//! outbox) written by plain statements through the store in transactions of
+//! the batch size the group commit reaches (`raw`: the ceiling of the
+//! write path). On SQLite and, when CHARGEGRAPH_TEST_DATABASE_URL names a
+//! PostgreSQL server, on PostgreSQL.
 //!
 //! Run: `CARGO_TARGET_DIR=/work/bench-target cargo bench --bench push`.
 //! Reads BENCH_SECONDS (measured seconds per run, default 10),
 //! BENCH_WARMUP_SECONDS (default 2), BENCH_SENDERS (default 32),
 //! BENCH_BACKENDS (`sqlite,postgres`; default both, PostgreSQL only when its
-//! URL is set), BENCH_MODES (`direct,http`) and the server's usual
-//! CHARGEGRAPH_* settings.
+//! URL is set), BENCH_MODES (`raw,direct,http`, default all three) and the
+//! server's usual CHARGEGRAPH_* settings (`db_batch_max`, `db_writers`).
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,12 +29,15 @@ use chargegraph::domain::{Party, Timestamp};
 use chargegraph::ingest::{self, Push, Source};
 use chargegraph::ocpi::auth::{hash_token, Caller};
 use chargegraph::ocpi::path::Module;
-use chargegraph::store::tokens;
+use chargegraph::store::inbox::{self, InboxRow};
+use chargegraph::store::outbox::{self, NewEvent};
+use chargegraph::store::{tokens, Store};
 use chrono::{DateTime, Utc};
 use hdrhistogram::Histogram;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
-use sea_orm::ConnectionTrait;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
 
@@ -79,7 +87,7 @@ impl Settings {
             warmup: secs("BENCH_WARMUP_SECONDS", 2)?,
             senders: senders.parse().context("BENCH_SENDERS")?,
             backends: list("BENCH_BACKENDS", "sqlite,postgres"),
-            modes: list("BENCH_MODES", "direct,http"),
+            modes: list("BENCH_MODES", "raw,direct,http"),
             postgres_url,
         })
     }
@@ -105,9 +113,9 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
             other => bail!("unknown backend {other:?} in BENCH_BACKENDS"),
         };
         let mut rows = Vec::new();
-        for mode in &settings.modes {
+        for (n, mode) in settings.modes.iter().enumerate() {
             let db = BenchDb::create(url.as_deref()).await?;
-            let report = run_one(&settings, backend, mode, &db).await;
+            let report = run_one(&settings, backend, mode, &db, n == 0).await;
             db.drop_database().await;
             let report = report?;
             report.print();
@@ -118,17 +126,45 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
     println!();
     for rows in &reports {
         let rate = |mode: &str| rows.iter().find(|r| r.mode == mode).map(|r| r.rate);
-        if let (Some(http), Some(direct)) = (rate("http"), rate("direct")) {
-            println!(
-                "{}: http/direct = {:.2} ({:.0} of {:.0} pushes/s)",
-                rows[0].backend,
-                http / direct,
-                http,
-                direct
-            );
+        for (over, under) in [("http", "raw"), ("direct", "raw"), ("http", "direct")] {
+            if let (Some(a), Some(b)) = (rate(over), rate(under)) {
+                println!(
+                    "{}: {over}/{under} = {:.2} ({a:.0} of {b:.0} pushes/s)",
+                    rows[0].backend,
+                    a / b,
+                );
+            }
         }
     }
     Ok(())
+}
+
+/// The durability settings the run writes under: SQLite's synchronous and
+/// journal mode, PostgreSQL's synchronous_commit.
+async fn durability(state: &AppState) -> anyhow::Result<String> {
+    let db = state.store.db();
+    let backend = db.get_database_backend();
+    let one = |sql: &str| sea_orm::Statement::from_string(backend, sql);
+    let text = |row: Option<sea_orm::QueryResult>| -> anyhow::Result<String> {
+        let row = row.context("no row")?;
+        Ok(row
+            .try_get_by_index::<String>(0)
+            .or_else(|_| row.try_get_by_index::<i64>(0).map(|n| n.to_string()))?)
+    };
+    if backend == sea_orm::DbBackend::Postgres {
+        let commit = text(db.query_one_raw(one("SHOW synchronous_commit")).await?)?;
+        return Ok(format!("synchronous_commit={commit}"));
+    }
+    let synchronous = text(db.query_one_raw(one("PRAGMA synchronous")).await?)?;
+    let name = match synchronous.as_str() {
+        "0" => "OFF",
+        "1" => "NORMAL",
+        "2" => "FULL",
+        "3" => "EXTRA",
+        other => other,
+    };
+    let journal = text(db.query_one_raw(one("PRAGMA journal_mode")).await?)?;
+    Ok(format!("synchronous={name} journal_mode={journal}"))
 }
 
 async fn run_one(
@@ -136,11 +172,27 @@ async fn run_one(
     backend: &str,
     mode: &str,
     db: &BenchDb,
+    first: bool,
 ) -> anyhow::Result<Report> {
     let mut config = Config::load(None).map_err(|e| anyhow::anyhow!("{e}"))?;
     config.database_url = db.url.clone();
     config.listen = "127.0.0.1:0".parse()?;
+    let batch = Batching {
+        max: config.db_batch_max.max(1),
+        writers: config.db_writers.max(1),
+    };
     let state = AppState::start(config).await?;
+    if first {
+        let writers = match state.store.backend() {
+            sea_orm::DbBackend::Sqlite => "one writer".to_owned(),
+            _ => format!("db_writers={}", batch.writers),
+        };
+        println!(
+            "{backend}: {}, db_batch_max={}, {writers}",
+            durability(&state).await?,
+            batch.max,
+        );
+    }
     let party = Party::new("NL", "GFX");
     let parties = std::slice::from_ref(&party);
     let token_pk = tokens::insert(&state.store, &hash_token(TOKEN), None, parties, false).await?;
@@ -158,6 +210,7 @@ async fn run_one(
     let warm_until = started + settings.warmup;
     let end = warm_until + settings.measure;
     let results = match mode {
+        "raw" => raw(&state, &caller, senders, batch, warm_until, end).await?,
         "direct" => direct(&state, &caller, senders, warm_until, end).await?,
         "http" => http(&state, senders, warm_until, end).await?,
         other => bail!("unknown mode {other:?} in BENCH_MODES"),
@@ -429,6 +482,248 @@ async fn apply_direct(state: &AppState, caller: &Caller, next: Next) -> Result<(
         Ok(_) => Ok(()),
         Err(err) => Err(err.to_string()),
     }
+}
+
+/// The group commit's batching, which the raw writes copy.
+#[derive(Debug, Clone, Copy)]
+struct Batching {
+    /// Most pushes in one transaction (db_batch_max).
+    max: usize,
+    /// Concurrent transactions on PostgreSQL (db_writers); SQLite has one.
+    writers: usize,
+}
+
+/// Row ids of the seeded objects, looked up once: raw writes go by primary key.
+struct Targets {
+    /// EVSE uid to (EVSE row, location row).
+    evses: HashMap<String, (i64, i64)>,
+    /// Session id to session row.
+    sessions: HashMap<String, i64>,
+}
+
+impl Targets {
+    async fn load(state: &AppState) -> anyhow::Result<Targets> {
+        let db = state.store.db();
+        let evses = entity::evse::Entity::find().all(db).await?;
+        let sessions = entity::session::Entity::find().all(db).await?;
+        Ok(Targets {
+            evses: evses
+                .into_iter()
+                .map(|e| (e.uid, (e.id, e.location_pk)))
+                .collect(),
+            sessions: sessions.into_iter().map(|s| (s.ocpi_id, s.id)).collect(),
+        })
+    }
+}
+
+/// The rows of the same pushes, written by plain statements through the
+/// store: as many writers as the group commit has (one on SQLite), each
+/// taking one push from each of its senders per transaction (at most
+/// db_batch_max), the batch the group commit forms when every sender waits
+/// for its answer. Each push's latency is its transaction's.
+async fn raw(
+    state: &AppState,
+    caller: &Caller,
+    senders: Vec<Sender>,
+    batching: Batching,
+    warm_until: Instant,
+    end: Instant,
+) -> anyhow::Result<Vec<SenderResult>> {
+    let targets = Arc::new(Targets::load(state).await?);
+    let writers = match state.store.backend() {
+        sea_orm::DbBackend::Sqlite => 1,
+        _ => batching.writers,
+    };
+    let mut groups: Vec<Vec<Sender>> = (0..writers).map(|_| Vec::new()).collect();
+    for (n, sender) in senders.into_iter().enumerate() {
+        groups[n % writers].push(sender);
+    }
+    let tasks = groups.into_iter().map(|mut group| {
+        let store = state.store.clone();
+        let targets = targets.clone();
+        let token_pk = caller.token_pk;
+        tokio::spawn(async move {
+            let mut result = SenderResult {
+                histogram: new_histogram(),
+                errors: 0,
+            };
+            while Instant::now() < end {
+                for chunk in group.chunks_mut(batching.max) {
+                    let pushes: Vec<Next> = chunk.iter_mut().map(Sender::next).collect();
+                    let began = Instant::now();
+                    let ok = write_raw(&store, &targets, token_pk, &pushes).await;
+                    for _ in &pushes {
+                        record(&mut result, began, warm_until, ok.clone());
+                    }
+                }
+            }
+            result
+        })
+    });
+    let mut results = Vec::new();
+    for task in futures::future::join_all(tasks).await {
+        results.push(task?);
+    }
+    Ok(results)
+}
+
+/// One transaction of raw writes: each push's rows, then the events, then the commit.
+async fn write_raw(
+    store: &Store,
+    targets: &Targets,
+    token_pk: i64,
+    pushes: &[Next],
+) -> Result<(), String> {
+    let write = store.begin_write().await.map_err(|e| e.to_string())?;
+    let mut events = Vec::new();
+    for push in pushes {
+        raw_rows(&write.txn, targets, token_pk, push, &mut events)
+            .await
+            .map_err(|e| format!("{}: {e:#}", push.path))?;
+    }
+    outbox::insert_all(&write.txn, events)
+        .await
+        .map_err(|e| e.to_string())?;
+    write.commit().await.map_err(|e| e.to_string())
+}
+
+/// The rows one push writes: its inbox row, the EVSE's status and a history
+/// row, or the session's figures and a timeline row; its event.
+async fn raw_rows(
+    txn: &sea_orm::DatabaseTransaction,
+    targets: &Targets,
+    token_pk: i64,
+    push: &Next,
+    events: &mut Vec<NewEvent>,
+) -> anyhow::Result<()> {
+    let now = Timestamp::now();
+    let body: Value = serde_json::from_str(&push.body)?;
+    let row = InboxRow {
+        source: "push".into(),
+        method: "PATCH".into(),
+        path: push.path.clone(),
+        version: Some("2.1.1".into()),
+        module: Some(push.module.name().into()),
+        country_code: Some("NL".into()),
+        party_id: Some("GFX".into()),
+        object_id: push.ids.last().cloned(),
+        token_pk: Some(token_pk),
+        http_status: 200,
+        status_code: 1000,
+        outcome: "updated".into(),
+        message: "updated".into(),
+        body: Some(push.body.clone()),
+        ..InboxRow::default()
+    };
+    let inbox_pk = inbox::insert(txn, now, row).await?;
+    match push.module {
+        Module::Locations => raw_evse(txn, targets, push, &body, now, events).await,
+        _ => raw_session(txn, targets, push, &body, (now, inbox_pk), events).await,
+    }
+}
+
+async fn raw_evse(
+    txn: &sea_orm::DatabaseTransaction,
+    targets: &Targets,
+    push: &Next,
+    body: &Value,
+    now: Timestamp,
+    events: &mut Vec<NewEvent>,
+) -> anyhow::Result<()> {
+    use entity::{evse, evse_status_history};
+    let uid = &push.ids[3];
+    let &(evse_pk, location_pk) = targets.evses.get(uid).context("unknown EVSE")?;
+    let status = body["status"].as_str().unwrap_or("UNKNOWN").to_owned();
+    // The senders alternate between the two.
+    let previous = if status == "CHARGING" {
+        "AVAILABLE"
+    } else {
+        "CHARGING"
+    };
+    evse::Entity::update_many()
+        .col_expr(evse::Column::Status, Expr::value(status.clone()))
+        .col_expr(evse::Column::StatusSince, Expr::value(now.as_datetime()))
+        .col_expr(evse::Column::ReceivedAt, Expr::value(now.as_datetime()))
+        .filter(evse::Column::Id.eq(evse_pk))
+        .exec(txn)
+        .await?;
+    let history = evse_status_history::ActiveModel {
+        evse_pk: Set(evse_pk),
+        location_pk: Set(location_pk),
+        previous_status: Set(Some(previous.into())),
+        status: Set(status.clone()),
+        changed_at: Set(now.as_datetime()),
+        received_at: Set(now.as_datetime()),
+        stamp_from_sender: Set(false),
+        ..Default::default()
+    };
+    history.insert(txn).await?;
+    events.push(NewEvent {
+        kind: "EVSE_STATUS_CHANGED",
+        country_code: "NL".into(),
+        party_id: "GFX".into(),
+        location_pk: Some(location_pk),
+        evse_pk: Some(evse_pk),
+        session_pk: None,
+        payload: json!({
+            "country_code": "NL", "party_id": "GFX", "location_id": push.ids[2],
+            "evse_uid": uid, "status": status, "previous_status": previous,
+            "changed_at": now.to_string(),
+        }),
+    });
+    Ok(())
+}
+
+async fn raw_session(
+    txn: &sea_orm::DatabaseTransaction,
+    targets: &Targets,
+    push: &Next,
+    body: &Value,
+    (now, inbox_pk): (Timestamp, i64),
+    events: &mut Vec<NewEvent>,
+) -> anyhow::Result<()> {
+    use entity::{session, session_event};
+    let id = &push.ids[2];
+    let session_pk = *targets.sessions.get(id).context("unknown session")?;
+    let kwh_micro = (body["kwh"].as_f64().unwrap_or_default() * 1e6).round() as i64;
+    let stamp: DateTime<Utc> = body["last_updated"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(now.as_datetime());
+    session::Entity::update_many()
+        .col_expr(session::Column::KwhMicro, Expr::value(kwh_micro))
+        .col_expr(session::Column::LastUpdated, Expr::value(stamp))
+        .col_expr(session::Column::ReceivedAt, Expr::value(now.as_datetime()))
+        .col_expr(session::Column::Raw, Expr::value(push.body.clone()))
+        .filter(session::Column::Id.eq(session_pk))
+        .exec(txn)
+        .await?;
+    let timeline = session_event::ActiveModel {
+        session_pk: Set(session_pk),
+        inbox_pk: Set(Some(inbox_pk)),
+        method: Set("PATCH".into()),
+        at: Set(stamp),
+        received_at: Set(now.as_datetime()),
+        status: Set(Some("ACTIVE".into())),
+        kwh_micro: Set(Some(kwh_micro)),
+        total_cost_micro: Set(None),
+        applied: Set(true),
+        ..Default::default()
+    };
+    timeline.insert(txn).await?;
+    events.push(NewEvent {
+        kind: "SESSION_UPDATED",
+        country_code: "NL".into(),
+        party_id: "GFX".into(),
+        location_pk: None,
+        evse_pk: None,
+        session_pk: Some(session_pk),
+        payload: json!({
+            "country_code": "NL", "party_id": "GFX", "session_id": id,
+            "status": "ACTIVE", "kwh": body["kwh"],
+        }),
+    });
+    Ok(())
 }
 
 fn record(result: &mut SenderResult, began: Instant, warm_until: Instant, ok: Result<(), String>) {

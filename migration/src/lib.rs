@@ -13,6 +13,7 @@ mod m20261204_04_outbox_horizon;
 mod m20261204_05_child_order_indexes;
 mod m20261204_070001_token_lifecycle;
 mod m20261204_080001_reconcile;
+mod m20261204_090001_read_filter_indexes;
 mod m20261204_100001_token_strictness;
 
 /// Runs every chargegraph migration in order.
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_020002_read_indexes::Migration),
             Box::new(m20261204_070001_token_lifecycle::Migration),
             Box::new(m20261204_080001_reconcile::Migration),
+            Box::new(m20261204_090001_read_filter_indexes::Migration),
             Box::new(m20261204_100001_token_strictness::Migration),
         ]
     }

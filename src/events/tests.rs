@@ -3,16 +3,16 @@ use std::time::Duration;
 use chrono::{TimeZone, Utc};
 use futures::StreamExt;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set};
-use tempfile::TempDir;
 
 use super::*;
-use crate::store::StoreOptions;
+use crate::store::testdb::TestDb;
 
-async fn temp_store() -> (TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("events.db").display());
-    let store = Store::connect(&StoreOptions::new(&url)).await.unwrap();
-    (dir, store)
+/// A store over the test's own database (SQLite, or PostgreSQL when
+/// CHARGEGRAPH_TEST_DATABASE_URL names a server).
+async fn temp_store() -> (TestDb, Store) {
+    let db = TestDb::create().await;
+    let store = db.store().await;
+    (db, store)
 }
 
 async fn insert_outbox_at(store: &Store, kind: &str, payload: &str, at: chrono::DateTime<Utc>) {

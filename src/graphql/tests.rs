@@ -1,14 +1,13 @@
 use super::*;
+use crate::store::testdb::TestDb;
 
 mod read_api;
+mod read_plans;
 
 #[tokio::test]
 async fn schema_graphql_is_current() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("schema.db").display());
-    let store = Store::connect(&crate::store::StoreOptions::new(&url))
-        .await
-        .unwrap();
+    let db = TestDb::create().await;
+    let store = db.store().await;
     let schema = build_schema(store.clone(), Events::start(store), Limits::default());
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql");
 
@@ -254,22 +253,21 @@ mod seed {
 }
 
 struct Fixture {
-    _dir: tempfile::TempDir,
+    _db: TestDb,
     store: Store,
     schema: AppSchema,
 }
 
+/// A schema over the test's own database (SQLite, or PostgreSQL when
+/// CHARGEGRAPH_TEST_DATABASE_URL names a server).
 async fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("graphql.db").display());
-    let store = Store::connect(&crate::store::StoreOptions::new(&url))
-        .await
-        .unwrap();
+    let db = TestDb::create().await;
+    let store = db.store().await;
     let events = Events::start(store.clone());
     events.ready().await;
     let schema = build_schema(store.clone(), events, Limits::default());
     Fixture {
-        _dir: dir,
+        _db: db,
         store,
         schema,
     }
@@ -627,18 +625,15 @@ mod http {
     use super::*;
 
     struct App {
-        _dir: tempfile::TempDir,
+        _db: TestDb,
         store: Store,
         events: Events,
         base: String,
     }
 
     async fn spawn_app() -> App {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("http.db").display());
-        let store = Store::connect(&crate::store::StoreOptions::new(&url))
-            .await
-            .unwrap();
+        let db = TestDb::create().await;
+        let store = db.store().await;
         let events = Events::start(store.clone());
         events.ready().await;
         let schema = build_schema(store.clone(), events.clone(), Limits::default());
@@ -647,7 +642,7 @@ mod http {
         let endpoint = Endpoint::open(schema, store.clone());
         tokio::spawn(async move { axum::serve(listener, router(endpoint)).await });
         App {
-            _dir: dir,
+            _db: db,
             store,
             events,
             base,

@@ -272,3 +272,221 @@ async fn run_in_savepoint(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The writer over a real database (SQLite, or PostgreSQL when
+    //! CHARGEGRAPH_TEST_DATABASE_URL is set), with probe jobs that write one
+    //! row each into a scratch table.
+
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Arc;
+
+    use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+    use tokio::sync::oneshot;
+
+    use super::*;
+    use crate::store::testdb::TestDb;
+
+    /// What a probe does each time it runs.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Act {
+        /// Writes its row and keeps it.
+        Keep,
+        /// Writes its row, then refuses (its savepoint is rolled back).
+        Refuse,
+        /// Fails the batch on its first run (not a race); keeps its row after.
+        FailFirst,
+    }
+
+    /// How a probe was answered: the commit result, and how many rows of
+    /// its name another connection saw at that moment.
+    type Answer = (Result<(), String>, i64);
+
+    struct Probe {
+        name: String,
+        act: Act,
+        runs: Arc<AtomicU32>,
+        /// Held on its first run: says it started, then waits to be released.
+        hold: Option<(oneshot::Sender<()>, oneshot::Receiver<()>)>,
+        reader: DatabaseConnection,
+        reply: Option<oneshot::Sender<Answer>>,
+    }
+
+    impl Job for Probe {
+        fn lock_key(&self) -> &str {
+            &self.name
+        }
+
+        fn run<'a>(
+            &'a mut self,
+            txn: &'a DatabaseTransaction,
+            _events: &'a mut Vec<NewEvent>,
+        ) -> BoxFuture<'a, Step> {
+            Box::pin(async move {
+                let run = self.runs.fetch_add(1, Ordering::SeqCst) + 1;
+                if let Some((started, release)) = self.hold.take() {
+                    let _ = started.send(());
+                    let _ = release.await;
+                }
+                let sql = format!("INSERT INTO probe (name) VALUES ('{}')", self.name);
+                if let Err(err) = txn.execute_unprepared(&sql).await {
+                    return Step::Conflict(err.into());
+                }
+                match self.act {
+                    Act::Keep => Step::Keep,
+                    Act::Refuse => Step::Undo,
+                    Act::FailFirst if run == 1 => {
+                        Step::Conflict(StoreError::Corrupt("injected failure".into()))
+                    }
+                    Act::FailFirst => Step::Keep,
+                }
+            })
+        }
+
+        fn finish(mut self: Box<Self>, committed: Result<(), StoreError>) {
+            // Looks from another connection at the moment of the answer.
+            let sql = format!("SELECT COUNT(*) FROM probe WHERE name = '{}'", self.name);
+            let reader = self.reader.clone();
+            let seen = tokio::task::block_in_place(|| {
+                tokio::runtime::Handle::current().block_on(async move {
+                    let statement = Statement::from_string(reader.get_database_backend(), sql);
+                    let row = reader.query_one_raw(statement).await.ok().flatten();
+                    row.and_then(|r| r.try_get_by_index::<i64>(0).ok())
+                        .unwrap_or(-1)
+                })
+            });
+            if let Some(reply) = self.reply.take() {
+                let _ = reply.send((committed.map_err(|e| e.to_string()), seen));
+            }
+        }
+    }
+
+    struct Bench {
+        _db: TestDb,
+        store: Store,
+        group: GroupCommit,
+    }
+
+    /// A store with a scratch table and one writer taking up to 8 jobs a batch.
+    async fn bench() -> Bench {
+        let db = TestDb::create().await;
+        let store = db.store().await;
+        store
+            .db()
+            .execute_unprepared("CREATE TABLE probe (name TEXT NOT NULL)")
+            .await
+            .unwrap();
+        let options = GroupOptions {
+            batch_max: 8,
+            writers: 1,
+        };
+        let group = GroupCommit::start(store.clone(), options);
+        Bench {
+            _db: db,
+            store,
+            group,
+        }
+    }
+
+    struct Submitted {
+        runs: Arc<AtomicU32>,
+        answer: oneshot::Receiver<Answer>,
+    }
+
+    impl Bench {
+        async fn submit(&self, name: &str, act: Act) -> Submitted {
+            self.submit_held(name, act, None).await
+        }
+
+        async fn submit_held(
+            &self,
+            name: &str,
+            act: Act,
+            hold: Option<(oneshot::Sender<()>, oneshot::Receiver<()>)>,
+        ) -> Submitted {
+            let runs = Arc::new(AtomicU32::new(0));
+            let (reply, answer) = oneshot::channel();
+            let probe = Probe {
+                name: name.to_owned(),
+                act,
+                runs: runs.clone(),
+                hold,
+                reader: self.store.db().clone(),
+                reply: Some(reply),
+            };
+            self.group.submit(Box::new(probe)).await.unwrap();
+            Submitted { runs, answer }
+        }
+
+        /// Submits a job that holds the writer until the returned sender
+        /// fires, and waits until it does: jobs submitted meanwhile form the
+        /// next batch together.
+        async fn hold_writer(&self) -> (oneshot::Sender<()>, Submitted) {
+            let (started, has_started) = oneshot::channel();
+            let (release, released) = oneshot::channel();
+            let gate = self
+                .submit_held("0-gate", Act::Keep, Some((started, released)))
+                .await;
+            has_started.await.unwrap();
+            (release, gate)
+        }
+    }
+
+    async fn answer(job: Submitted) -> (Answer, u32) {
+        let answer = tokio::time::timeout(std::time::Duration::from_secs(10), job.answer)
+            .await
+            .expect("answered within 10 s")
+            .expect("answered");
+        (answer, job.runs.load(Ordering::SeqCst))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_refused_job_in_a_batch_rolls_back_alone() {
+        let bench = bench().await;
+        let (release, gate) = bench.hold_writer().await;
+        let first = bench.submit("a-kept", Act::Keep).await;
+        let refused = bench.submit("b-refused", Act::Refuse).await;
+        let last = bench.submit("c-kept", Act::Keep).await;
+        release.send(()).unwrap();
+
+        assert_eq!(answer(gate).await, ((Ok(()), 1), 1));
+        // Each ran once, in one batch: kept rows are visible when answered,
+        // the refused one's savepoint left nothing.
+        assert_eq!(answer(first).await, ((Ok(()), 1), 1));
+        assert_eq!(answer(refused).await, ((Ok(()), 0), 1));
+        assert_eq!(answer(last).await, ((Ok(()), 1), 1));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_batch_runs_its_jobs_again_alone() {
+        let bench = bench().await;
+        let (release, gate) = bench.hold_writer().await;
+        let first = bench.submit("a-kept", Act::Keep).await;
+        let failing = bench.submit("b-fails-once", Act::FailFirst).await;
+        let last = bench.submit("c-kept", Act::Keep).await;
+        release.send(()).unwrap();
+        assert_eq!(answer(gate).await, ((Ok(()), 1), 1));
+
+        // a ran in the batch, which was rolled back, and again alone: one
+        // row. b failed the batch, then succeeded alone. The batch stopped
+        // before c, which ran once, alone.
+        assert_eq!(answer(first).await, ((Ok(()), 1), 2));
+        assert_eq!(answer(failing).await, ((Ok(()), 1), 2));
+        assert_eq!(answer(last).await, ((Ok(()), 1), 1));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_job_is_answered_after_its_own_rows_are_committed() {
+        let bench = bench().await;
+        let mut jobs = Vec::new();
+        for n in 0..40 {
+            jobs.push(bench.submit(&format!("job-{n:02}"), Act::Keep).await);
+        }
+        for job in jobs {
+            let ((committed, seen), _) = answer(job).await;
+            assert_eq!(committed, Ok(()));
+            assert_eq!(seen, 1, "the answer came before its commit was visible");
+        }
+    }
+}

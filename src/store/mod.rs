@@ -13,6 +13,7 @@ use sea_orm::{
 };
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{ConnectOptions, Connection};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use group::{GroupCommit, GroupOptions};
@@ -32,6 +33,8 @@ pub mod reconcile;
 pub mod sessions;
 pub mod snapshot;
 pub mod tariffs;
+#[cfg(test)]
+pub(crate) mod testdb;
 pub mod tokens;
 
 /// Errors of the storage layer.
@@ -43,6 +46,14 @@ pub enum StoreError {
     /// The driver could not connect or configure the pool.
     #[error("cannot connect to the database: {0}")]
     Connect(#[from] sqlx::Error),
+    /// The database server did not answer within the connect timeout.
+    #[error("cannot connect to the database: no answer from {target} within {timeout:?} (db_connect_timeout_ms)")]
+    ConnectTimeout {
+        /// `host:port` of the server.
+        target: String,
+        /// The connect timeout that ran out.
+        timeout: Duration,
+    },
     /// A query or migration failed.
     #[error("database error: {0}")]
     Db(#[from] sea_orm::DbErr),
@@ -178,6 +189,7 @@ impl Store {
             // Sent as a startup parameter, so every pooled connection has it.
             connect = connect.options([("statement_timeout", timeout.as_millis())]);
         }
+        probe_postgres(&connect, options.connect_timeout).await?;
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.connect_timeout)
@@ -266,6 +278,22 @@ pub(crate) fn for_update<S: QuerySelect>(select: S, conn: &impl ConnectionTrait)
     }
 }
 
+/// Opens and closes one connection, bounded by the connect timeout, so that
+/// an unreachable server is reported with its cause (refused, unknown host,
+/// no answer) rather than as the pool's bare "timed out".
+async fn probe_postgres(connect: &PgConnectOptions, timeout: Duration) -> Result<(), StoreError> {
+    let attempt = tokio::time::timeout(timeout, connect.connect()).await;
+    let Ok(connection) = attempt else {
+        let target = format!("{}:{}", connect.get_host(), connect.get_port());
+        return Err(StoreError::ConnectTimeout { target, timeout });
+    };
+    connection?.close().await?;
+    Ok(())
+}
+
 fn is_sqlite(url: &str) -> bool {
     url.starts_with("sqlite:")
 }
+
+#[cfg(test)]
+mod tests;

@@ -971,21 +971,35 @@ pub async fn sessions_by_refs(
     db: &impl ConnectionTrait,
     refs: &[SessionRef],
 ) -> Result<Vec<session::Model>, StoreError> {
-    let ids: Vec<String> = refs.iter().map(|r| r.ocpi_id.clone()).collect();
+    if refs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let keys = (
+        session::Column::CountryCodeKey,
+        session::Column::PartyIdKey,
+        session::Column::OcpiIdKey,
+    );
     let rows = session::Entity::find()
-        .filter(session::Column::OcpiIdKey.is_in(ids))
+        .filter(key_condition(refs, keys))
         .all(db)
         .await?;
-    Ok(rows
-        .into_iter()
-        .filter(|row| {
-            refs.contains(&SessionRef::new(
-                &row.country_code,
-                &row.party_id,
-                &row.ocpi_id,
-            ))
-        })
-        .collect())
+    Ok(rows)
+}
+
+/// Rows whose upper-cased (country, party, id) key is one of `refs`: a
+/// lookup of the unique key index for each.
+fn key_condition<C: ColumnTrait>(
+    refs: &[SessionRef],
+    (country, party, id): (C, C, C),
+) -> Condition {
+    refs.iter().fold(Condition::any(), |any, r| {
+        any.add(
+            Condition::all()
+                .add(country.eq(r.country_code.as_str()))
+                .add(party.eq(r.party_id.as_str()))
+                .add(id.eq(r.ocpi_id.as_str())),
+        )
+    })
 }
 
 /// The CDRs billing these sessions (by the session's party and id), by row id.
@@ -1166,7 +1180,12 @@ pub struct Place {
 }
 
 fn place_condition<C: ColumnTrait>(places: &[Place], location_pk: C, evse_uid: C) -> Condition {
-    let mut any = Condition::any().add(Expr::val(1).eq(0));
+    let mut any = Condition::any();
+    if places.is_empty() {
+        // Only then: beside other terms, `1 = 0 OR ...` keeps SQLite from
+        // using the location_pk index.
+        any = any.add(Expr::val(1).eq(0));
+    }
     for place in places {
         let mut one = Condition::all().add(location_pk.eq(place.location_pk));
         if let Some(uid) = &place.evse_uid {
@@ -1375,21 +1394,19 @@ pub async fn tariffs_by_refs(
     db: &impl ConnectionTrait,
     refs: &[TariffRef],
 ) -> Result<Vec<tariff::Model>, StoreError> {
-    let ids: Vec<String> = refs.iter().map(|r| r.ocpi_id.clone()).collect();
+    if refs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let keys = (
+        tariff::Column::CountryCodeKey,
+        tariff::Column::PartyIdKey,
+        tariff::Column::OcpiIdKey,
+    );
     let rows = tariff::Entity::find()
-        .filter(tariff::Column::OcpiIdKey.is_in(ids))
+        .filter(key_condition(refs, keys))
         .all(db)
         .await?;
-    Ok(rows
-        .into_iter()
-        .filter(|row| {
-            refs.contains(&TariffRef::new(
-                &row.country_code,
-                &row.party_id,
-                &row.ocpi_id,
-            ))
-        })
-        .collect())
+    Ok(rows)
 }
 
 /// The tariff with these OCPI ids, compared case-insensitively, deleted or not.

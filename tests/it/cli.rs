@@ -5,7 +5,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::harness::{fixture, TestApp};
+use crate::harness::{fixture, TestApp, TestDb};
 
 const LOCATION: &str = "0d4ef8c6-e0c8-54c1d-b4f4-eb245f3f7afa";
 
@@ -172,6 +172,7 @@ async fn config_check_prints_the_effective_configuration_with_secrets_redacted()
     )
     .unwrap();
     let file = file.display().to_string();
+    // `config check` never opens the database: the URLs only need redacting.
     let output = chargegraph(
         "postgres://cg:hunter2@db.internal:5432/cg",
         &["--config", &file, "config", "check"],
@@ -217,9 +218,8 @@ async fn config_check_prints_the_effective_configuration_with_secrets_redacted()
 
 #[tokio::test]
 async fn serving_open_graphql_off_loopback_is_refused_unless_allowed() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("cg.db").display());
-    let refused = chargegraph(&url, &["serve"], &[("CHARGEGRAPH_LISTEN", "0.0.0.0:0")]).await;
+    let db = TestDb::create().await;
+    let refused = chargegraph(db.url(), &["serve"], &[("CHARGEGRAPH_LISTEN", "0.0.0.0:0")]).await;
     assert!(!refused.status.success());
     let stderr = text(&refused.stderr);
     assert!(
@@ -227,6 +227,29 @@ async fn serving_open_graphql_off_loopback_is_refused_unless_allowed() {
         "{stderr}"
     );
     assert!(stderr.contains("allow_open_graphql = true"), "{stderr}");
+}
+
+#[tokio::test]
+async fn migrate_creates_the_schema_in_the_database_the_variable_names() {
+    // On PostgreSQL when CHARGEGRAPH_TEST_DATABASE_URL is set: the command
+    // must reach the test's fresh database, not a SQLite file of its own.
+    let db = TestDb::create().await;
+    let migrated = chargegraph(db.url(), &["migrate"], &[]).await;
+    assert!(migrated.status.success(), "{}", text(&migrated.stderr));
+
+    let conn = sea_orm::Database::connect(db.url()).await.unwrap();
+    let backend = if db.is_postgres() {
+        sea_orm::DbBackend::Postgres
+    } else {
+        sea_orm::DbBackend::Sqlite
+    };
+    assert_eq!(conn.get_database_backend(), backend);
+    use migration::MigratorTrait;
+    let pending = migration::Migrator::get_pending_migrations(&conn)
+        .await
+        .unwrap();
+    assert_eq!(pending.len(), 0, "every migration applied by the CLI");
+    conn.close().await.unwrap();
 }
 
 /// The configuration keys in the README's table, in order.
@@ -296,6 +319,8 @@ async fn backup_while_serving_makes_a_database_that_opens_and_holds_the_data() {
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("backup.db");
     let target_text = target.display().to_string();
+    // `backup` is VACUUM INTO, a SQLite command: on PostgreSQL the test
+    // checks only the refusal that points at pg_dump.
     if app.is_postgres() {
         let refused = chargegraph(&url, &["backup", &target_text], &[]).await;
         assert!(!refused.status.success());

@@ -19,6 +19,7 @@ mod readme;
 mod receiver;
 mod reconcile;
 mod replicas;
+mod retries;
 mod schema;
 mod shutdown;
 mod spine;

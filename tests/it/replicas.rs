@@ -360,7 +360,45 @@ async fn contend(app: &TestApp, replicas: [SocketAddr; 2]) {
         assert_eq!(session["data"]["last_updated"], stamp(UPDATES), "S-C{n}");
     }
     assert_status_events_chain(app).await;
+    assert_session_events_follow_the_timeline(app).await;
     assert_every_push_recorded_once(app).await;
+}
+
+/// One SESSION_UPDATED event per applied session push, no more, no fewer:
+/// the PUT's (kwh 0), then one per PATCH that was newer than the stored
+/// session when it arrived (each raised kwh), ending at the newest. Stale
+/// PATCHes are applied to nothing and emit nothing.
+async fn assert_session_events_follow_the_timeline(app: &TestApp) {
+    let (session, kwh) = (
+        app.json_field("payload", "session_id"),
+        app.json_field("payload", "kwh"),
+    );
+    let sql = format!(
+        "SELECT {session} || '|' || {kwh} FROM outbox WHERE kind = 'SESSION_UPDATED' \
+         AND {session} LIKE 'S-C%' ORDER BY seq"
+    );
+    let mut events: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
+    for row in app.sqlite_column(&sql).await {
+        let (id, kwh) = row.split_once('|').expect("session|kwh");
+        let kwh = kwh.parse().expect("kwh is a number");
+        events.entry(id.to_owned()).or_default().push(kwh);
+    }
+    let applied = app
+        .sqlite_column(
+            "SELECT s.ocpi_id || '|' || CAST(COUNT(*) AS TEXT) FROM session_event e \
+             JOIN session s ON s.id = e.session_pk \
+             WHERE s.ocpi_id LIKE 'S-C%' AND e.applied GROUP BY s.ocpi_id",
+        )
+        .await;
+    assert_eq!(applied.len(), OBJECTS);
+    for row in applied {
+        let (id, count) = row.split_once('|').expect("session|count");
+        let kwh = &events[id];
+        assert_eq!(kwh.len().to_string(), count, "{id}: events {kwh:?}");
+        assert_eq!(kwh.first(), Some(&0.0), "{id}: the PUT's event first");
+        assert_eq!(kwh.last(), Some(&(UPDATES as f64)), "{id}: the newest last");
+        assert!(kwh.windows(2).all(|w| w[0] < w[1]), "{id}: {kwh:?}");
+    }
 }
 
 /// Every status change event names the status the one before it left, per
