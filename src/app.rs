@@ -17,6 +17,7 @@ use tower_http::trace::TraceLayer;
 use crate::auth::{Authenticator, Gate, JwtError};
 use crate::config::Config;
 use crate::events::Events;
+use crate::export;
 use crate::graphql;
 use crate::ingest::retention::Pruner;
 use crate::limits::RateLimits;
@@ -92,7 +93,8 @@ impl AppState {
     }
 }
 
-/// The whole HTTP surface: OCPI receiver, GraphQL, GraphiQL, health and metrics.
+/// The whole HTTP surface: OCPI receiver, GraphQL, GraphiQL, CSV exports,
+/// health and metrics.
 pub fn router(state: &AppState) -> Router {
     let receiver = Receiver {
         store: state.store.clone(),
@@ -122,6 +124,7 @@ pub fn router(state: &AppState) -> Router {
     Router::new()
         .merge(routes::router(receiver))
         .merge(front_end(graphql, state))
+        .merge(protect_exports(export::router(state.store.clone()), state))
         .merge(ops::router(ops))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(PropagateRequestIdLayer::new(x_request_id()))

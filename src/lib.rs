@@ -3,11 +3,13 @@
 
 pub mod app;
 pub mod auth;
+pub mod billing;
 pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod events;
+pub mod export;
 pub mod graphql;
 pub mod ingest;
 pub mod limits;

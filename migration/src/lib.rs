@@ -12,6 +12,7 @@ mod m20261204_020002_read_indexes;
 mod m20261204_04_outbox_horizon;
 mod m20261204_05_child_order_indexes;
 mod m20261204_070001_token_lifecycle;
+mod m20261205_040001_cdr_tariff_key;
 
 /// Runs every chargegraph migration in order.
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_020001_location_geo::Migration),
             Box::new(m20261204_020002_read_indexes::Migration),
             Box::new(m20261204_070001_token_lifecycle::Migration),
+            Box::new(m20261205_040001_cdr_tariff_key::Migration),
         ]
     }
 }

@@ -25,6 +25,7 @@ use crate::shutdown::Shutdown;
 use crate::store::Store;
 use crate::telemetry::metrics::Metrics;
 
+mod billing;
 mod enums;
 mod error;
 mod http;
@@ -46,7 +47,7 @@ pub use ws::WsSettings;
 /// Entry points for reading: one object per area, merged into `Query`.
 #[derive(async_graphql::MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(query::CoreQuery, inbox::InboxQuery);
+pub struct QueryRoot(query::CoreQuery, inbox::InboxQuery, billing::BillingQuery);
 
 /// The schema type served at `/graphql`.
 pub type AppSchema = Schema<QueryRoot, EmptyMutation, SubscriptionRoot>;

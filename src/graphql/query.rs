@@ -511,7 +511,8 @@ pub struct CdrsFilter {
 }
 
 impl CdrsFilter {
-    fn into_store(self, ctx: &Context<'_>) -> CdrFilter {
+    /// The store's filter, narrowed to the caller's parties.
+    pub(super) fn into_store(self, ctx: &Context<'_>) -> CdrFilter {
         CdrFilter {
             scope: scope(ctx),
             party_id: self.party_id,

@@ -1266,7 +1266,7 @@ pub struct CdrFilter {
 }
 
 impl CdrFilter {
-    fn condition(&self) -> Condition {
+    pub(crate) fn condition(&self) -> Condition {
         let mut cond = self
             .scope
             .condition(cdr::Column::CountryCodeKey, cdr::Column::PartyIdKey);

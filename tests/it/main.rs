@@ -2,6 +2,7 @@
 //! driven over real HTTP and WebSocket.
 
 mod auth;
+mod billing;
 mod cli;
 mod examples;
 mod fuzz;
