@@ -142,15 +142,11 @@ async fn cdrs_csv(
     let params = Parsed::read(params, CDR_PARAMS)?;
     let filter = params.filter(scope(access))?;
 
-    let first = cdr_page(&store, &filter, None)
+    tracing::debug!(export = "cdrs", "export started");
+    let body = cdr_csv(store, filter, PAGE)
         .await
         .map_err(ExportError::internal)?;
-    tracing::debug!(export = "cdrs", "export started");
-
-    let head =
-        stream::once(async move { csv_chunk(Some(&CDR_HEADER[..]), &first.rows, cdr_record) });
-    let rest = cdr_pages(store, filter, first.next);
-    Ok(csv_response("cdrs.csv", head.chain(rest)))
+    Ok(csv_response("cdrs.csv", body))
 }
 
 async fn billing_csv(
@@ -327,20 +323,35 @@ struct CdrPage {
     next: Option<i64>,
 }
 
+/// The CSV text of the CDRs of `filter`, `page` rows a chunk. The first
+/// page is read before the answer starts, so that a failing store is a 500
+/// rather than a cut body.
+async fn cdr_csv(
+    store: Store,
+    filter: CdrFilter,
+    page: u64,
+) -> Result<impl Stream<Item = Result<Bytes, std::io::Error>>, StoreError> {
+    let first = cdr_page(&store, &filter, None, page).await?;
+    let head =
+        stream::once(async move { csv_chunk(Some(&CDR_HEADER[..]), &first.rows, cdr_record) });
+    Ok(head.chain(cdr_pages(store, filter, first.next, page)))
+}
+
 async fn cdr_page(
     store: &Store,
     filter: &CdrFilter,
     after: Option<i64>,
+    page: u64,
 ) -> Result<CdrPage, StoreError> {
     let window = Window {
         after: after.map(|id| Position { key: Key::None, id }),
         before: None,
-        size: PAGE,
+        size: page,
         from_end: false,
     };
     let mut rows = read::cdrs_page(store.db(), filter, &window).await?;
-    let more = rows.len() as u64 > PAGE;
-    rows.truncate(PAGE as usize);
+    let more = rows.len() as u64 > page;
+    rows.truncate(page as usize);
     let next = more.then(|| rows.last().map(|r| r.id)).flatten();
     Ok(CdrPage { rows, next })
 }
@@ -351,6 +362,7 @@ fn cdr_pages(
     store: Store,
     filter: CdrFilter,
     next: Option<i64>,
+    page: u64,
 ) -> impl Stream<Item = Result<Bytes, std::io::Error>> {
     stream::try_unfold(next, move |next| {
         let (store, filter) = (store.clone(), filter.clone());
@@ -358,14 +370,14 @@ fn cdr_pages(
             let Some(after) = next else {
                 return Ok(None);
             };
-            let page = cdr_page(&store, &filter, Some(after))
+            let batch = cdr_page(&store, &filter, Some(after), page)
                 .await
                 .map_err(|err| {
                     tracing::error!(error = %err, "cdr export failed while streaming");
                     std::io::Error::other("cdr export failed")
                 })?;
-            let chunk = csv_chunk(None, &page.rows, cdr_record)?;
-            Ok(Some((chunk, page.next)))
+            let chunk = csv_chunk(None, &batch.rows, cdr_record)?;
+            Ok(Some((chunk, batch.next)))
         }
     })
 }
@@ -454,4 +466,58 @@ fn billing_record(bucket: &Bucket) -> Vec<String> {
         bucket.cost.to_string(),
         amount(bucket.cost_incl_vat.map(|m| m.0)),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::cdrs::{insert, CdrRow};
+    use crate::store::StoreOptions;
+
+    async fn store_with_cdrs(n: usize) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("export.db").display());
+        let store = Store::connect(&StoreOptions::new(&url)).await.unwrap();
+        for i in 1..=n {
+            let row = CdrRow {
+                country_code: "NL".into(),
+                party_id: "GFX".into(),
+                ocpi_id: format!("C{i}"),
+                currency: Some("EUR".into()),
+                total_cost_micro: Some(i as i64 * 1_250_000),
+                received_at: chrono::DateTime::from_timestamp(1_714_550_400, 0).unwrap(),
+                raw: "{}".into(),
+                ..CdrRow::default()
+            };
+            insert(store.db(), row).await.unwrap();
+        }
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn the_cdr_export_streams_page_after_page_in_row_order() {
+        let (_dir, store) = store_with_cdrs(5).await;
+        let filter = CdrFilter::default();
+
+        let body = cdr_csv(store, filter, 2).await.unwrap();
+        let chunks: Vec<Bytes> = body.map(|c| c.unwrap()).collect().await;
+
+        let text: Vec<String> = chunks
+            .iter()
+            .map(|c| String::from_utf8(c.to_vec()).unwrap())
+            .collect();
+        let rows: Vec<&str> = text.iter().flat_map(|c| c.lines()).skip(1).collect();
+        assert_eq!(chunks.len(), 3, "header and two rows, then two, then one");
+        assert!(text[0].starts_with("country_code,party_id,cdr_id,"));
+        assert_eq!(
+            rows,
+            [
+                "NL,GFX,C1,,,,,,,,,,EUR,,,,1.25,,,false,,",
+                "NL,GFX,C2,,,,,,,,,,EUR,,,,2.5,,,false,,",
+                "NL,GFX,C3,,,,,,,,,,EUR,,,,3.75,,,false,,",
+                "NL,GFX,C4,,,,,,,,,,EUR,,,,5,,,false,,",
+                "NL,GFX,C5,,,,,,,,,,EUR,,,,6.25,,,false,,",
+            ]
+        );
+    }
 }
