@@ -144,7 +144,7 @@ fn select(query: &TotalsQuery<'_>) -> SelectStatement {
     for (name, sql) in SUMS {
         outer.expr_as(Expr::cust(*sql), Alias::new(*name));
     }
-    outer.add_group_by(group.into_iter().map(|c| Expr::cust(c)));
+    outer.add_group_by(group.into_iter().map(Expr::cust));
     outer.limit(query.limit + 1);
     outer.to_owned()
 }
@@ -226,7 +226,7 @@ fn reversed(column: &str) -> SimpleExpr {
 /// each comparison.
 fn period_of(starts: &[DateTime<Utc>], first: usize) -> SimpleExpr {
     if starts.is_empty() {
-        return Expr::val(first as i64).into();
+        return Expr::val(first as i64);
     }
     let mid = starts.len() / 2;
     let start = Expr::col((cdr::Entity, cdr::Column::StartDateTime));
