@@ -216,6 +216,8 @@ async fn cdr(
         total_time_micro: Set(Some(1_500_000)),
         total_parking_time_micro: Set(Some(0)),
         tariff_ids: Set(tariffs.into()),
+        // The helper's lists are upper-case and sorted already.
+        tariff_key: Set(tariffs.into()),
         credit: Set(false),
         credit_reference_id: Set(None),
         credit_of_pk: Set(None),
