@@ -18,6 +18,7 @@ use crate::auth::{Authenticator, Gate, JwtError};
 use crate::board;
 use crate::config::Config;
 use crate::events::{self, Events};
+use crate::export;
 use crate::front_door;
 use crate::graphql;
 use crate::ingest::retention::Pruner;
@@ -144,8 +145,8 @@ fn start_reconciler(
     })
 }
 
-/// The whole HTTP surface: OCPI receiver, GraphQL, GraphiQL, the status
-/// board, health and metrics.
+/// The whole HTTP surface: OCPI receiver, GraphQL, GraphiQL, CSV exports,
+/// the status board, health and metrics.
 pub fn router(state: &AppState) -> Router {
     let receiver = Receiver {
         store: state.store.clone(),
@@ -179,6 +180,7 @@ pub fn router(state: &AppState) -> Router {
         .merge(routes::router(receiver))
         .merge(front_end(graphql, state))
         .merge(board::router())
+        .merge(protect_exports(export::router(state.store.clone()), state))
         .merge(ops::router(ops))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(PropagateRequestIdLayer::new(x_request_id()))

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod billing;
 pub mod board;
 pub mod cli;
 pub mod config;
@@ -10,6 +11,7 @@ pub mod demo;
 pub mod domain;
 pub mod emulator;
 pub mod events;
+pub mod export;
 pub mod front_door;
 pub mod graphql;
 pub mod ingest;

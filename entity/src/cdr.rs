@@ -34,6 +34,10 @@ pub struct Model {
     /// JSON array.
     #[sea_orm(column_type = "Text")]
     pub tariff_ids: String,
+    /// The tariff set's key: the ids upper-cased, deduplicated and sorted,
+    /// as a JSON array; billing groups by it.
+    #[sea_orm(column_type = "Text")]
+    pub tariff_key: String,
     pub credit: bool,
     pub credit_reference_id: Option<String>,
     pub credit_of_pk: Option<i64>,

@@ -4,6 +4,7 @@ pub mod access;
 pub mod amount;
 pub mod geo;
 pub mod party;
+pub mod period;
 pub mod time;
 
 pub use access::Access;

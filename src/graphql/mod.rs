@@ -25,6 +25,7 @@ use crate::shutdown::Shutdown;
 use crate::store::Store;
 use crate::telemetry::metrics::Metrics;
 
+mod billing;
 mod enums;
 mod error;
 mod http;
@@ -51,6 +52,7 @@ pub struct QueryRoot(
     query::CoreQuery,
     inbox::InboxQuery,
     reconcile::ReconcileQuery,
+    billing::BillingQuery,
 );
 
 /// The schema type served at `/graphql`.

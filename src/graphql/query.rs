@@ -523,7 +523,8 @@ pub struct CdrsFilter {
 }
 
 impl CdrsFilter {
-    fn into_store(self, ctx: &Context<'_>) -> CdrFilter {
+    /// The store's filter, narrowed to the caller's parties.
+    pub(super) fn into_store(self, ctx: &Context<'_>) -> CdrFilter {
         CdrFilter {
             scope: scope(ctx),
             party_id: self.party_id,
@@ -549,6 +550,12 @@ pub struct TariffsFilter {
     /// Also tariffs removed by a DELETE.
     #[graphql(default)]
     pub include_deleted: bool,
+    /// The CPO's location id, case-insensitive: only the tariffs its
+    /// connectors name (of the location's party).
+    pub location_id: Option<String>,
+    /// Only tariffs valid at some instant of this range, by their
+    /// start_date_time and end_date_time (a tariff without one is open there).
+    pub valid: Option<TimeRangeInput>,
 }
 
 /// Counts the tariffs of a filter, on demand.
@@ -773,6 +780,8 @@ impl CoreQuery {
             country_code: f.country_code,
             currency: f.currency,
             include_deleted: f.include_deleted,
+            location_id: f.location_id,
+            valid: f.valid.into(),
         };
         let rows = read::tariffs_page(store(ctx)?.db(), &filter, &window)
             .await

@@ -216,6 +216,7 @@ mod seed {
             total_time_micro: Set(Some(1_500_000)),
             total_parking_time_micro: Set(Some(0)),
             tariff_ids: Set("[]".into()),
+            tariff_key: Set("[]".into()),
             credit: Set(false),
             credit_reference_id: Set(None),
             credit_of_pk: Set(None),

@@ -78,6 +78,7 @@ pub async fn insert(conn: &impl ConnectionTrait, row: CdrRow) -> Result<cdr::Mod
         total_energy_micro: Set(row.total_energy_micro),
         total_time_micro: Set(row.total_time_micro),
         total_parking_time_micro: Set(row.total_parking_time_micro),
+        tariff_key: Set(tariff_key(&row.tariff_ids)),
         tariff_ids: Set(serde_json::to_string(&row.tariff_ids).unwrap_or_else(|_| "[]".into())),
         credit: Set(row.credit),
         credit_reference_id: Set(row.credit_reference_id),
@@ -88,4 +89,27 @@ pub async fn insert(conn: &impl ConnectionTrait, row: CdrRow) -> Result<cdr::Mod
         ..Default::default()
     };
     Ok(model.insert(conn).await?)
+}
+
+/// The key billing groups a CDR's tariff set by: the ids upper-cased (ids
+/// compare case-insensitively), deduplicated and sorted, as a JSON array, so
+/// that a CDR with several tariffs counts once, under its whole set.
+pub fn tariff_key(tariff_ids: &[String]) -> String {
+    let mut keys: Vec<String> = tariff_ids.iter().map(|id| id.to_uppercase()).collect();
+    keys.sort();
+    keys.dedup();
+    serde_json::to_string(&keys).unwrap_or_else(|_| "[]".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tariff_key;
+
+    #[test]
+    fn a_tariff_set_has_one_key_whatever_the_order_and_spelling() {
+        let ids = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(tariff_key(&ids(&["t9", "T1"])), r#"["T1","T9"]"#);
+        assert_eq!(tariff_key(&ids(&["T1", "T9", "t1"])), r#"["T1","T9"]"#);
+        assert_eq!(tariff_key(&[]), "[]");
+    }
 }

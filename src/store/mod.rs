@@ -20,6 +20,7 @@ use group::{GroupCommit, GroupOptions};
 
 pub mod api_keys;
 pub mod backup;
+pub mod billing;
 pub mod cdrs;
 pub mod conflict;
 pub mod group;

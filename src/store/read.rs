@@ -1305,7 +1305,7 @@ pub struct CdrFilter {
 }
 
 impl CdrFilter {
-    fn condition(&self) -> Condition {
+    pub(crate) fn condition(&self) -> Condition {
         let mut cond = self
             .scope
             .condition(cdr::Column::CountryCodeKey, cdr::Column::PartyIdKey);
@@ -1432,10 +1432,18 @@ pub struct TariffFilter {
     pub currency: Option<String>,
     /// Also tariffs removed by a DELETE.
     pub include_deleted: bool,
+    /// Only tariffs a connector of the location with this id (compared
+    /// case-insensitively) names, of the location's party.
+    pub location_id: Option<String>,
+    /// Only tariffs valid at some instant of this range: starting before
+    /// its end and ending after its start (a missing bound is open).
+    pub valid: TimeRange,
 }
 
 impl TariffFilter {
-    fn condition(&self) -> Condition {
+    /// The condition; `named` are the tariffs the location names, when
+    /// the filter has a location.
+    fn condition(&self, named: Option<&[TariffRef]>) -> Condition {
         let mut cond = self
             .scope
             .condition(tariff::Column::CountryCodeKey, tariff::Column::PartyIdKey);
@@ -1451,8 +1459,92 @@ impl TariffFilter {
         if !self.include_deleted {
             cond = cond.add(tariff::Column::DeletedAt.is_null());
         }
+        if let Some(refs) = named {
+            cond = cond.add(tariff_refs_condition(refs));
+        }
+        cond.add(self.validity())
+    }
+
+    fn validity(&self) -> Condition {
+        let (start, end) = (tariff::Column::StartDateTime, tariff::Column::EndDateTime);
+        let mut cond = Condition::all();
+        if let Some(to) = self.valid.to {
+            cond = cond.add(Condition::any().add(start.is_null()).add(start.lt(to)));
+        }
+        if let Some(from) = self.valid.from {
+            cond = cond.add(Condition::any().add(end.is_null()).add(end.gt(from)));
+        }
         cond
     }
+
+    /// The tariffs the filter's location names, when it has one.
+    async fn named(&self, db: &impl ConnectionTrait) -> Result<Option<Vec<TariffRef>>, StoreError> {
+        match &self.location_id {
+            Some(location_id) => Ok(Some(tariffs_named_at(db, &self.scope, location_id).await?)),
+            None => Ok(None),
+        }
+    }
+}
+
+/// Rows whose (party, id) is one of `refs`; none when `refs` is empty.
+fn tariff_refs_condition(refs: &[TariffRef]) -> Condition {
+    refs.iter()
+        .fold(Condition::any().add(Expr::val(1).eq(0)), |any, r| {
+            any.add(
+                Condition::all()
+                    .add(tariff::Column::CountryCodeKey.eq(r.country_code.as_str()))
+                    .add(tariff::Column::PartyIdKey.eq(r.party_id.as_str()))
+                    .add(tariff::Column::OcpiIdKey.eq(r.ocpi_id.as_str())),
+            )
+        })
+}
+
+/// The tariffs the connectors of the locations with this id name, each of
+/// its location's party, within `scope`.
+async fn tariffs_named_at(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    location_id: &str,
+) -> Result<Vec<TariffRef>, StoreError> {
+    let loc = |c: location::Column| Expr::col((location::Entity, c));
+    let condition = scope
+        .condition(
+            location::Column::CountryCodeKey,
+            location::Column::PartyIdKey,
+        )
+        .add(loc(location::Column::OcpiIdKey).eq(location_id.to_uppercase()));
+    let query = Query::select()
+        .column((connector::Entity, connector::Column::TariffIds))
+        .column((location::Entity, location::Column::CountryCodeKey))
+        .column((location::Entity, location::Column::PartyIdKey))
+        .from(connector::Entity)
+        .inner_join(
+            evse::Entity,
+            Expr::col((evse::Entity, evse::Column::Id))
+                .equals((connector::Entity, connector::Column::EvsePk)),
+        )
+        .inner_join(
+            location::Entity,
+            loc(location::Column::Id).equals((evse::Entity, evse::Column::LocationPk)),
+        )
+        .cond_where(condition)
+        .to_owned();
+    let mut refs = Vec::new();
+    for row in db.query_all(&query).await? {
+        let ids: String = row.try_get("", "tariff_ids")?;
+        let country_code: String = row.try_get("", "country_code_key")?;
+        let party_id: String = row.try_get("", "party_id_key")?;
+        let ids: Vec<String> = serde_json::from_str(&ids).unwrap_or_default();
+        refs.extend(
+            ids.iter()
+                .map(|id| TariffRef::new(&country_code, &party_id, id)),
+        );
+    }
+    refs.sort_by(|a, b| {
+        (&a.country_code, &a.party_id, &a.ocpi_id).cmp(&(&b.country_code, &b.party_id, &b.ocpi_id))
+    });
+    refs.dedup();
+    Ok(refs)
 }
 
 /// Up to `window.size + 1` tariffs matching `filter`, by row id, in read order.
@@ -1461,7 +1553,8 @@ pub async fn tariffs_page(
     filter: &TariffFilter,
     window: &Window,
 ) -> Result<Vec<tariff::Model>, StoreError> {
-    let select = tariff::Entity::find().filter(filter.condition());
+    let named = filter.named(db).await?;
+    let select = tariff::Entity::find().filter(filter.condition(named.as_deref()));
     let rows = Sort::by_id(tariff::Column::Id)
         .page(select, window)
         .all(db)
@@ -1474,8 +1567,9 @@ pub async fn tariffs_count(
     db: &impl ConnectionTrait,
     filter: &TariffFilter,
 ) -> Result<u64, StoreError> {
+    let named = filter.named(db).await?;
     let count = tariff::Entity::find()
-        .filter(filter.condition())
+        .filter(filter.condition(named.as_deref()))
         .count(db)
         .await?;
     Ok(count)

@@ -3,6 +3,7 @@
 
 mod apikeys;
 mod auth;
+mod billing;
 mod board;
 mod cli;
 mod emulator;

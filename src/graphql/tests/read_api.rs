@@ -216,6 +216,8 @@ async fn cdr(
         total_time_micro: Set(Some(1_500_000)),
         total_parking_time_micro: Set(Some(0)),
         tariff_ids: Set(tariffs.into()),
+        // The helper's lists are upper-case and sorted already.
+        tariff_key: Set(tariffs.into()),
         credit: Set(false),
         credit_reference_id: Set(None),
         credit_of_pk: Set(None),
@@ -922,6 +924,105 @@ async fn notification_and_tariff_connections_filter() {
     assert_eq!(
         got["tariff"],
         json!({ "ocpiId": "T2", "currency": "EUR", "typeRaw": "REGULAR" })
+    );
+}
+
+/// A connector naming these tariffs (a JSON array).
+async fn naming_connector(store: &Store, evse_pk: i64, id: &str, tariff_ids: &str) {
+    let row = entity::connector::ActiveModel {
+        evse_pk: Set(evse_pk),
+        connector_id: Set(id.into()),
+        connector_id_key: Set(id.to_uppercase()),
+        tariff_ids: Set(tariff_ids.into()),
+        received_at: Set(at(1, 8, 0)),
+        raw: Set("{}".into()),
+        ..Default::default()
+    };
+    row.insert(store.db()).await.unwrap();
+}
+
+/// Sets the validity of NL/GFX's tariff `id`.
+async fn valid_between(
+    store: &Store,
+    id: &str,
+    start: Option<DateTime<Utc>>,
+    end: Option<DateTime<Utc>>,
+) {
+    use entity::tariff::{Column, Entity};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    Entity::update_many()
+        .col_expr(
+            Column::StartDateTime,
+            sea_orm::sea_query::Expr::value(start),
+        )
+        .col_expr(Column::EndDateTime, sea_orm::sea_query::Expr::value(end))
+        .filter(Column::OcpiId.eq(id))
+        .filter(Column::PartyId.eq("GFX"))
+        .exec(store.db())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn tariffs_filter_by_the_location_naming_them_and_by_validity() {
+    let f = fixture().await;
+    let a = location(
+        &f.store,
+        Loc {
+            id: "A",
+            ..Loc::default()
+        },
+    )
+    .await;
+    let b = location(
+        &f.store,
+        Loc {
+            id: "B",
+            ..Loc::default()
+        },
+    )
+    .await;
+    let (ea, eb) = (
+        evse(&f.store, a, "E1", "AVAILABLE").await,
+        evse(&f.store, b, "E1", "AVAILABLE").await,
+    );
+    naming_connector(&f.store, ea, "1", r#"["T1","t2"]"#).await;
+    naming_connector(&f.store, ea, "2", r#"["T2"]"#).await;
+    naming_connector(&f.store, eb, "1", r#"["T3"]"#).await;
+    for id in ["T1", "T2", "T3"] {
+        tariff(&f.store, "GFX", id, "EUR", false).await;
+    }
+    tariff(&f.store, "OTH", "T1", "EUR", false).await;
+    valid_between(&f.store, "T1", Some(at(1, 0, 0)), Some(at(10, 0, 0))).await;
+    valid_between(&f.store, "T2", Some(at(10, 0, 0)), None).await;
+
+    let got = data(
+        &f.schema,
+        r#"{ a: tariffs(filter: { locationId: "a" }) { totalCount nodes { ocpiId partyId } }
+             early: tariffs(filter: { valid: { from: "2024-05-02T00:00:00Z", to: "2024-05-03T00:00:00Z" } }) {
+                nodes { ocpiId partyId } }
+             late: tariffs(filter: { valid: { from: "2024-05-10T00:00:00Z" } }) { nodes { ocpiId partyId } }
+             both: tariffs(filter: { locationId: "A", valid: { to: "2024-05-10T00:00:00Z" } }) { totalCount nodes { ocpiId } } }"#,
+    )
+    .await;
+
+    // A's connectors name T1, t2 and T2 (one tariff); OTH's T1 is another party's.
+    assert_eq!(
+        got["a"],
+        json!({ "totalCount": 2, "nodes": [{ "ocpiId": "T1", "partyId": "GFX" }, { "ocpiId": "T2", "partyId": "GFX" }] })
+    );
+    // T1 is valid 05-01 to 05-10, T2 from 05-10 on, T3 and OTH's T1 always.
+    assert_eq!(
+        got["early"]["nodes"],
+        json!([{ "ocpiId": "T1", "partyId": "GFX" }, { "ocpiId": "T3", "partyId": "GFX" }, { "ocpiId": "T1", "partyId": "OTH" }])
+    );
+    assert_eq!(
+        got["late"]["nodes"],
+        json!([{ "ocpiId": "T2", "partyId": "GFX" }, { "ocpiId": "T3", "partyId": "GFX" }, { "ocpiId": "T1", "partyId": "OTH" }])
+    );
+    assert_eq!(
+        got["both"],
+        json!({ "totalCount": 1, "nodes": [{ "ocpiId": "T1" }] })
     );
 }
 
