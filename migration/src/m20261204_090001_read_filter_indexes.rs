@@ -2,10 +2,12 @@
 //! on the expression the store's query compares (src/store/read.rs):
 //! party-only filters (the unique keys start with the country code),
 //! case-insensitive statuses, levels, actions and EVSE uids (UPPER(...)), a
-//! connector's power in watts (minPower), a CDR's session id alone, and
-//! whether a tariff is deleted. Plain indexes that no query could use (the
-//! filters compare UPPER(column)) are replaced, so that the EVSE status
-//! PATCH, the hottest write, updates as many indexes as before.
+//! connector's power in watts (minPower), a CDR's session id alone, whether
+//! a tariff is deleted, and publish with the id (a filter this unselective
+//! is only worth an index that also gives the page order). Plain indexes
+//! that no query could use (the filters compare UPPER(column)) are
+//! replaced, so that the EVSE status PATCH, the hottest write, updates as
+//! many indexes as before.
 //!
 //! Expression indexes are SQL that SQLite and PostgreSQL both accept; each
 //! expression is in parentheses, as PostgreSQL needs for anything but a
@@ -20,6 +22,7 @@ pub struct Migration;
 /// (name, table, indexed columns or expressions).
 const CREATED: &[(&str, &str, &str)] = &[
     ("ix_location_party", "location", "party_id_key"),
+    ("ix_location_publish_id", "location", "publish, id"),
     ("ix_evse_status_key", "evse", "(UPPER(status)), location_pk"),
     (
         "ix_connector_power",
@@ -54,6 +57,7 @@ const CREATED: &[(&str, &str, &str)] = &[
 
 /// Indexes of m20261204_020002 that the ones above replace: (name, table, columns).
 const REPLACED: &[(&str, &str, &str)] = &[
+    ("ix_location_publish", "location", "publish"),
     ("ix_evse_status", "evse", "status, location_pk"),
     ("ix_session_status", "session", "status"),
     (

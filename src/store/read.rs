@@ -569,17 +569,14 @@ pub struct LocationFilter {
     pub include_expired: bool,
 }
 
-/// The locations that have EVSEs, all of them REMOVED: expired (OCPI 2.2.1
-/// Locations, "a Location with no valid EVSE is considered expired").
-fn expired_locations() -> SelectStatement {
-    Query::select()
-        .column(evse::Column::LocationPk)
-        .from(evse::Entity)
-        .group_by_col(evse::Column::LocationPk)
-        .and_having(Expr::cust(
-            "SUM(CASE WHEN evse.status = 'REMOVED' THEN 0 ELSE 1 END) = 0",
-        ))
-        .to_owned()
+/// A location that is not expired: it has no EVSE yet, or one that is not
+/// REMOVED (OCPI 2.2.1 Locations, "a Location with no valid EVSE is
+/// considered expired"). Correlated by location, so each test is an index
+/// search on `evse(location_pk)`, never a scan of every EVSE.
+fn not_expired() -> SimpleExpr {
+    Expr::cust(
+        r#"(NOT EXISTS (SELECT 1 FROM "evse" WHERE "evse"."location_pk" = "location"."id") OR EXISTS (SELECT 1 FROM "evse" WHERE "evse"."location_pk" = "location"."id" AND COALESCE("evse"."status", '') <> 'REMOVED'))"#,
+    )
 }
 
 impl LocationFilter {
@@ -589,7 +586,7 @@ impl LocationFilter {
             location::Column::PartyIdKey,
         );
         if !self.include_expired {
-            cond = cond.add(location::Column::Id.not_in_subquery(expired_locations()));
+            cond = cond.add(not_expired());
         }
         if let Some(party) = &self.party_id {
             cond = cond.add(location::Column::PartyIdKey.eq(party.to_uppercase()));
