@@ -8,9 +8,7 @@
 use std::hash::{Hash, Hasher};
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{
-    Alias, Asterisk, Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement, SimpleExpr,
-};
+use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, LikeExpr, Query, SimpleExpr};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, Order, PaginatorTrait,
     QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, Select,
