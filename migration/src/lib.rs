@@ -14,6 +14,7 @@ mod m20261204_05_child_order_indexes;
 mod m20261204_070001_token_lifecycle;
 mod m20261204_080001_reconcile;
 mod m20261204_100001_token_strictness;
+mod m20261204_110001_own_stamps;
 
 /// Runs every chargegraph migration in order.
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_070001_token_lifecycle::Migration),
             Box::new(m20261204_080001_reconcile::Migration),
             Box::new(m20261204_100001_token_strictness::Migration),
+            Box::new(m20261204_110001_own_stamps::Migration),
         ]
     }
 }
