@@ -277,16 +277,27 @@ struct Upsert {
     created: bool,
     changed: bool,
     stale: bool,
+    /// A listed connector changed (each is merged against its own stamp).
+    children_changed: bool,
 }
 
 impl Upsert {
     fn message(&self, noun: &str) -> String {
-        match (self.stale, self.created, self.changed) {
-            (true, _, _) => {
+        match (
+            self.stale,
+            self.children_changed,
+            self.created,
+            self.changed,
+        ) {
+            (true, false, _, _) => {
                 format!("not applied: older than the stored {noun}; absent fields filled")
             }
-            (_, true, _) => format!("{noun} created"),
-            (_, _, true) => format!("{noun} updated"),
+            (true, true, _, _) => format!(
+                "{noun} updated: newer connector data applied; \
+                 older {noun} fields only filled gaps"
+            ),
+            (_, _, true, _) => format!("{noun} created"),
+            (_, _, _, true) => format!("{noun} updated"),
             _ => format!("not applied: identical to the stored {noun}"),
         }
     }
@@ -310,25 +321,27 @@ async fn upsert_evse(
         patch,
         "connectors",
     );
-    let mut changed = merged.changed();
+    let changed = merged.changed();
     let created = existing.is_none();
     let model = if changed {
         save_evse(ctx, location, uid, existing, &merged, incoming).await?
     } else {
         existing.ok_or_else(|| unknown_evse(&location.ocpi_id, uid))?
     };
+    let mut children_changed = false;
     if let Some(Value::Array(list)) = body.get("connectors") {
         let mode = ListMode {
             patch,
             stale_parent: merged.stale,
             stamp: incoming,
         };
-        changed |= apply_connector_list(ctx, model.id, list, mode).await?;
+        children_changed = apply_connector_list(ctx, model.id, list, mode).await?;
     }
     Ok(Upsert {
         created,
-        changed,
+        changed: changed || children_changed,
         stale: merged.stale,
+        children_changed,
     })
 }
 
@@ -421,6 +434,7 @@ async fn upsert_connector(
         created,
         changed,
         stale,
+        children_changed: false,
     })
 }
 
