@@ -190,6 +190,7 @@ async fn seed(state: &AppState) -> anyhow::Result<()> {
             publish: Some(true),
             time_zone: Some("Europe/Amsterdam".into()),
             last_updated: Some(now),
+            own_last_updated: Some(now),
             received_at: now,
             raw: "{}".into(),
             ..LocationRow::default()
@@ -218,6 +219,7 @@ async fn seed_evse(
         status: Some(statuses[(l + e) % statuses.len()].into()),
         status_since: Some(now),
         last_updated: Some(now),
+        own_last_updated: Some(now),
         received_at: now,
         raw: "{}".into(),
     };

@@ -16,7 +16,12 @@ pub struct Model {
     /// Raw OCPI status.
     pub status: Option<String>,
     pub status_since: Option<DateTimeUtc>,
+    /// Sender stamp as served: the EVSE's own, moved forward by its
+    /// connectors' changes (OCPI parent stamps).
     pub last_updated: Option<DateTimeUtc>,
+    /// Sender stamp of the last applied EVSE-level write; the stale guard
+    /// compares EVSE fields with it.
+    pub own_last_updated: Option<DateTimeUtc>,
     pub received_at: DateTimeUtc,
     /// Merged OCPI JSON, connectors excluded.
     #[sea_orm(column_type = "Text")]

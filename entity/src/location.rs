@@ -38,8 +38,12 @@ pub struct Model {
     pub publish: Option<bool>,
     pub time_zone: Option<String>,
     pub location_type: Option<String>,
-    /// Sender stamp.
+    /// Sender stamp as served: the location's own, moved forward by its
+    /// EVSEs' and connectors' changes (OCPI parent stamps).
     pub last_updated: Option<DateTimeUtc>,
+    /// Sender stamp of the last applied location-level write; the stale
+    /// guard compares location fields with it.
+    pub own_last_updated: Option<DateTimeUtc>,
     /// Receive stamp.
     pub received_at: DateTimeUtc,
     /// Merged OCPI JSON, EVSEs excluded.

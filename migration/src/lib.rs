@@ -15,6 +15,7 @@ mod m20261204_070001_token_lifecycle;
 mod m20261204_080001_reconcile;
 mod m20261204_090001_read_filter_indexes;
 mod m20261204_100001_token_strictness;
+mod m20261204_110001_own_stamps;
 mod m20261205_040001_cdr_tariff_key;
 
 /// Runs every chargegraph migration in order.
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_080001_reconcile::Migration),
             Box::new(m20261204_090001_read_filter_indexes::Migration),
             Box::new(m20261204_100001_token_strictness::Migration),
+            Box::new(m20261204_110001_own_stamps::Migration),
             Box::new(m20261205_040001_cdr_tariff_key::Migration),
         ]
     }

@@ -2,6 +2,7 @@
 //! Locations, receiver interface), with parent stamp bumps and status history.
 
 use axum::http::Method;
+use chrono::{DateTime, Utc};
 use entity::{connector, evse, location};
 use serde_json::{json, Map, Value};
 
@@ -50,6 +51,60 @@ async fn location_level(
     body: &Map<String, Value>,
     patch: bool,
 ) -> Result<(), IngestError> {
+    let incoming = check_location(ctx, url, body, patch)?;
+    let existing =
+        store::find_for_update(ctx.tx, url.country_code, url.party_id, url.location_id).await?;
+    if patch && existing.is_none() {
+        return Err(unknown_location(url.location_id));
+    }
+    let merged = Merged::new(
+        existing.as_ref().map(Stored::location),
+        body,
+        incoming,
+        patch,
+        "evses",
+    );
+    let created = existing.is_none();
+    let changed = merged.changed();
+    let model = if changed {
+        let row = location_row(url, &merged, ctx.received_at());
+        store::save(ctx.tx, existing, row).await?
+    } else {
+        existing.ok_or_else(|| unknown_location(url.location_id))?
+    };
+    let mut evses_changed = false;
+    if let Some(Value::Array(list)) = body.get("evses") {
+        let mode = ListMode {
+            patch,
+            stale_parent: merged.stale,
+            stamp: incoming,
+        };
+        evses_changed = apply_evse_list(ctx, &model, list, mode).await?;
+    }
+    // A Location push that changes only its EVSEs still changed the location.
+    if changed || evses_changed {
+        emit_location(ctx, &model).await?;
+    }
+    let message = match (merged.stale, evses_changed, created, changed) {
+        (true, false, _, _) => "not applied: older than the stored location; absent fields filled",
+        (true, true, _, _) => {
+            "location updated: newer EVSE data applied; older location fields only filled gaps"
+        }
+        (_, _, true, _) => "location created",
+        (_, true, _, _) | (_, _, _, true) => "location updated",
+        _ => "not applied: identical to the stored location",
+    };
+    ctx.outcome(created, message);
+    Ok(())
+}
+
+/// Validates a Location body against its URL; returns its sender stamp.
+fn check_location(
+    ctx: &mut Ctx<'_>,
+    url: &Url<'_>,
+    body: &Map<String, Value>,
+    patch: bool,
+) -> Result<Option<Timestamp>, IngestError> {
     let mode = if patch { Mode::Patch } else { Mode::Whole };
     let mut report = Report::default();
     let parsed = wire::parse_location(&Value::Object(body.clone()), mode, &mut report);
@@ -62,63 +117,33 @@ async fn location_level(
     )?;
     check_id("$.party_id", parsed.party_id.as_deref(), url.party_id)?;
     ctx.warn(report);
-    let existing =
-        store::find_for_update(ctx.tx, url.country_code, url.party_id, url.location_id).await?;
-    if patch && existing.is_none() {
-        return Err(unknown_location(url.location_id));
-    }
-    let stale = is_stale(
-        existing.as_ref().and_then(|m| m.last_updated),
-        parsed.last_updated,
-    );
-    let stored = existing.as_ref().map(|m| merge::parse_raw(&m.raw));
-    let mut raw = stored.clone().unwrap_or_default();
-    if stale {
-        merge::fill_gaps(&mut raw, body, &["evses"]);
-    } else if patch {
-        merge::patch(&mut raw, body, &["evses"]);
-    } else {
-        raw = merge::without(body, &["evses"]);
-    }
-    let changed = stored.as_ref() != Some(&raw);
-    let created = existing.is_none();
-    let model = if changed {
-        let row = location_row(url, &raw, ctx.received_at());
-        store::save(ctx.tx, existing, row).await?
-    } else {
-        existing.ok_or_else(|| unknown_location(url.location_id))?
-    };
-    let mut evses_changed = false;
-    if !stale {
-        if let Some(Value::Array(list)) = body.get("evses") {
-            evses_changed = apply_evse_list(ctx, &model, list, patch).await?;
-        }
-    }
-    // A Location push that changes only its EVSEs still changed the location.
-    let changed = changed || evses_changed;
-    if changed {
-        emit_location(ctx, &model).await?;
-    }
-    let message = match (stale, created, changed) {
-        (true, _, _) => "not applied: older than the stored location; absent fields filled",
-        (_, true, _) => "location created",
-        (_, _, true) => "location updated",
-        _ => "not applied: identical to the stored location",
-    };
-    ctx.outcome(created, message);
-    Ok(())
+    Ok(parsed.last_updated)
 }
 
-/// EVSEs listed in a Location PUT or PATCH are applied one by one; a PUT marks
-/// the EVSEs it no longer lists REMOVED rather than deleting their history.
-/// Says whether any EVSE or connector changed.
+/// How the children listed in a Location or EVSE push apply.
+#[derive(Debug, Clone, Copy)]
+struct ListMode {
+    /// A PATCH: listed children are patched, unlisted ones left alone.
+    patch: bool,
+    /// The parent's own fields were older than the stored ones: each stored
+    /// child listed is merged against its own stamp, and none is created or
+    /// removed (the newer parent write knew which children exist).
+    stale_parent: bool,
+    /// The parent's sender stamp, which removes unlisted children no newer.
+    stamp: Option<Timestamp>,
+}
+
+/// EVSEs listed in a Location PUT or PATCH are applied one by one, each
+/// against its own stamp; a PUT marks the EVSEs it no longer lists REMOVED
+/// rather than deleting their history. Says whether any EVSE or connector
+/// changed.
 async fn apply_evse_list(
     ctx: &mut Ctx<'_>,
     location: &location::Model,
     list: &[Value],
-    patch: bool,
+    mode: ListMode,
 ) -> Result<bool, IngestError> {
-    if patch {
+    if mode.patch {
         // OCPI leaves a Location PATCH with `evses` undefined (ocpi/ocpi #285,
         // #540); each listed EVSE is patched, the others are left alone.
         ctx.applied
@@ -136,19 +161,38 @@ async fn apply_evse_list(
         };
         listed.push(key(uid));
         let existing = store::find_evse_for_update(ctx.tx, location.id, uid).await?;
-        changed |= upsert_evse(ctx, location, uid, existing, evse_body, patch)
+        if existing.is_none() && mode.stale_parent {
+            continue;
+        }
+        changed |= upsert_evse(ctx, location, uid, existing, evse_body, mode.patch)
             .await?
             .changed;
     }
-    if !patch {
-        for old in store::evses(ctx.tx, location.id).await? {
-            if !listed.contains(&old.uid_key) && old.status.as_deref() != Some("REMOVED") {
-                let mut removal = Map::new();
-                removal.insert("status".into(), json!("REMOVED"));
-                let uid = old.uid.clone();
-                upsert_evse(ctx, location, &uid, Some(old), &removal, true).await?;
-                changed = true;
-            }
+    if !mode.patch && !mode.stale_parent {
+        changed |= remove_unlisted_evses(ctx, location, &listed, mode.stamp).await?;
+    }
+    Ok(changed)
+}
+
+/// Marks REMOVED the EVSEs a Location PUT stamped `stamp` no longer lists;
+/// an EVSE stamped after that PUT is newer and stays.
+async fn remove_unlisted_evses(
+    ctx: &mut Ctx<'_>,
+    location: &location::Model,
+    listed: &[String],
+    stamp: Option<Timestamp>,
+) -> Result<bool, IngestError> {
+    let mut removal = Map::new();
+    removal.insert("status".into(), json!("REMOVED"));
+    if let Some(stamp) = stamp {
+        removal.insert("last_updated".into(), json!(stamp.to_string()));
+    }
+    let mut changed = false;
+    for old in store::evses(ctx.tx, location.id).await? {
+        if !listed.contains(&old.uid_key) && old.status.as_deref() != Some("REMOVED") {
+            let uid = old.uid.clone();
+            let result = upsert_evse(ctx, location, &uid, Some(old), &removal, true).await?;
+            changed |= result.changed;
         }
     }
     Ok(changed)
@@ -233,16 +277,27 @@ struct Upsert {
     created: bool,
     changed: bool,
     stale: bool,
+    /// A listed connector changed (each is merged against its own stamp).
+    children_changed: bool,
 }
 
 impl Upsert {
     fn message(&self, noun: &str) -> String {
-        match (self.stale, self.created, self.changed) {
-            (true, _, _) => {
+        match (
+            self.stale,
+            self.children_changed,
+            self.created,
+            self.changed,
+        ) {
+            (true, false, _, _) => {
                 format!("not applied: older than the stored {noun}; absent fields filled")
             }
-            (_, true, _) => format!("{noun} created"),
-            (_, _, true) => format!("{noun} updated"),
+            (true, true, _, _) => format!(
+                "{noun} updated: newer connector data applied; \
+                 older {noun} fields only filled gaps"
+            ),
+            (_, _, true, _) => format!("{noun} created"),
+            (_, _, _, true) => format!("{noun} updated"),
             _ => format!("not applied: identical to the stored {noun}"),
         }
     }
@@ -258,57 +313,70 @@ async fn upsert_evse(
     body: &Map<String, Value>,
     patch: bool,
 ) -> Result<Upsert, IngestError> {
-    let incoming_stamp = stamp_of(body);
-    let stale = is_stale(
-        existing.as_ref().and_then(|m| m.last_updated),
-        incoming_stamp,
+    let incoming = stamp_of(body);
+    let merged = Merged::new(
+        existing.as_ref().map(Stored::evse),
+        body,
+        incoming,
+        patch,
+        "connectors",
     );
-    let stored = existing.as_ref().map(|m| merge::parse_raw(&m.raw));
-    let mut raw = stored.clone().unwrap_or_default();
-    if stale {
-        merge::fill_gaps(&mut raw, body, &["connectors"]);
-    } else if patch {
-        merge::patch(&mut raw, body, &["connectors"]);
-    } else {
-        raw = merge::without(body, &["connectors"]);
-    }
-    let mut changed = stored.as_ref() != Some(&raw);
+    let changed = merged.changed();
     let created = existing.is_none();
-    let previous_status = existing.as_ref().and_then(|m| m.status.clone());
-    let previous_since = existing.as_ref().and_then(|m| m.status_since);
     let model = if changed {
-        let mut row = evse_row(uid, &raw, ctx.received_at());
-        let changed_at = incoming_stamp.unwrap_or(ctx.received_at()).as_datetime();
-        row.status_since = if row.status != previous_status {
-            Some(changed_at)
-        } else {
-            previous_since
-        };
-        let model = store::save_evse(ctx.tx, location.id, existing, row).await?;
-        if model.status != previous_status {
-            record_status_change(ctx, location, &model, previous_status, incoming_stamp).await?;
-        }
-        model
+        save_evse(ctx, location, uid, existing, &merged, incoming).await?
     } else {
         existing.ok_or_else(|| unknown_evse(&location.ocpi_id, uid))?
     };
-    if !stale {
-        if let Some(Value::Array(list)) = body.get("connectors") {
-            changed |= apply_connector_list(ctx, model.id, list, patch).await?;
-        }
+    let mut children_changed = false;
+    if let Some(Value::Array(list)) = body.get("connectors") {
+        let mode = ListMode {
+            patch,
+            stale_parent: merged.stale,
+            stamp: incoming,
+        };
+        children_changed = apply_connector_list(ctx, model.id, list, mode).await?;
     }
     Ok(Upsert {
         created,
-        changed,
-        stale,
+        changed: changed || children_changed,
+        stale: merged.stale,
+        children_changed,
     })
 }
 
+/// Saves a merged EVSE, recording its status change, if any, in its history.
+async fn save_evse(
+    ctx: &mut Ctx<'_>,
+    location: &location::Model,
+    uid: &str,
+    existing: Option<evse::Model>,
+    merged: &Merged,
+    incoming: Option<Timestamp>,
+) -> Result<evse::Model, IngestError> {
+    let previous_status = existing.as_ref().and_then(|m| m.status.clone());
+    let previous_since = existing.as_ref().and_then(|m| m.status_since);
+    let mut row = evse_row(uid, merged, ctx.received_at());
+    let changed_at = incoming.unwrap_or(ctx.received_at()).as_datetime();
+    row.status_since = if row.status != previous_status {
+        Some(changed_at)
+    } else {
+        previous_since
+    };
+    let model = store::save_evse(ctx.tx, location.id, existing, row).await?;
+    if model.status != previous_status {
+        record_status_change(ctx, location, &model, previous_status, incoming).await?;
+    }
+    Ok(model)
+}
+
+/// Connectors listed in an EVSE push are applied one by one, each against
+/// its own stamp; a PUT deletes the connectors it no longer lists.
 async fn apply_connector_list(
     ctx: &mut Ctx<'_>,
     evse_pk: i64,
     list: &[Value],
-    patch: bool,
+    mode: ListMode,
 ) -> Result<bool, IngestError> {
     let mut listed = Vec::new();
     let mut changed = false;
@@ -320,13 +388,17 @@ async fn apply_connector_list(
             continue;
         };
         let existing = store::find_connector_for_update(ctx.tx, evse_pk, &id).await?;
-        changed |= upsert_connector(ctx, evse_pk, &id, existing, body, patch)
+        listed.push(id.clone());
+        if existing.is_none() && mode.stale_parent {
+            continue;
+        }
+        changed |= upsert_connector(ctx, evse_pk, &id, existing, body, mode.patch)
             .await?
             .changed;
-        listed.push(id);
     }
-    if !patch {
-        store::delete_connectors_except(ctx.tx, evse_pk, &listed).await?;
+    if !mode.patch && !mode.stale_parent {
+        let stamp = mode.stamp.map(|t| t.as_datetime());
+        store::delete_connectors_except(ctx.tx, evse_pk, &listed, stamp).await?;
     }
     Ok(changed)
 }
@@ -362,6 +434,7 @@ async fn upsert_connector(
         created,
         changed,
         stale,
+        children_changed: false,
     })
 }
 
@@ -431,7 +504,106 @@ async fn emit_location(ctx: &mut Ctx<'_>, location: &location::Model) -> Result<
     Ok(())
 }
 
-fn location_row(url: &Url<'_>, raw: &Map<String, Value>, received_at: Timestamp) -> LocationRow {
+/// What is stored of a Location or an EVSE: its raw JSON (children
+/// excluded), its own sender stamp and its served one.
+#[derive(Debug, Clone, Copy)]
+struct Stored<'a> {
+    raw: &'a str,
+    own: Option<DateTime<Utc>>,
+    served: Option<DateTime<Utc>>,
+}
+
+impl<'a> Stored<'a> {
+    fn location(model: &'a location::Model) -> Self {
+        Stored {
+            raw: &model.raw,
+            own: model.own_last_updated,
+            served: model.last_updated,
+        }
+    }
+
+    fn evse(model: &'a evse::Model) -> Self {
+        Stored {
+            raw: &model.raw,
+            own: model.own_last_updated,
+            served: model.last_updated,
+        }
+    }
+}
+
+/// A Location's or an EVSE's own fields merged with a push; children are
+/// merged on their own.
+#[derive(Debug, Clone)]
+struct Merged {
+    /// The stored raw JSON, when there was a stored object.
+    before: Option<Map<String, Value>>,
+    /// The merged raw JSON, `last_updated` the served stamp.
+    raw: Map<String, Value>,
+    /// The push was older than the object's own stamp: it only filled gaps.
+    stale: bool,
+    /// The own stamp before the push.
+    own_before: Option<DateTime<Utc>>,
+    /// The own stamp after the push.
+    own: Option<DateTime<Utc>>,
+    /// The served stamp after the push.
+    served: Option<DateTime<Utc>>,
+}
+
+impl Merged {
+    /// Merges `body` (a PATCH when `patch`) stamped `incoming` into the
+    /// stored object, leaving its `children` list to the caller. The stale guard compares with the object's own stamp,
+    /// never with the one its children moved forward (DESIGN.md: older
+    /// updates fill gaps; parent stamps).
+    fn new(
+        stored: Option<Stored<'_>>,
+        body: &Map<String, Value>,
+        incoming: Option<Timestamp>,
+        patch: bool,
+        children: &str,
+    ) -> Self {
+        let own_before = stored.and_then(|s| s.own);
+        let stale = is_stale(own_before, incoming);
+        let before = stored.map(|s| merge::parse_raw(s.raw));
+        let mut raw = before.clone().unwrap_or_default();
+        let children = [children];
+        if stale {
+            merge::fill_gaps(&mut raw, body, &children);
+        } else if patch {
+            merge::patch(&mut raw, body, &children);
+        } else {
+            raw = merge::without(body, &children);
+        }
+        let own = match (stale, incoming) {
+            (false, Some(at)) => Some(at.as_datetime()),
+            // An unstamped PUT restarts arrival order; an unstamped PATCH
+            // leaves the stamp as it was.
+            (false, None) if !patch => None,
+            _ => own_before,
+        };
+        // OCPI 2.2.1 Locations: last_updated covers the children's changes.
+        let served = stored.and_then(|s| s.served).max(own);
+        if let Some(child) = served.filter(|s| Some(*s) > own) {
+            let text = Timestamp::from_datetime(child).to_string();
+            raw.insert("last_updated".into(), Value::String(text));
+        }
+        Merged {
+            before,
+            raw,
+            stale,
+            own_before,
+            own,
+            served,
+        }
+    }
+
+    /// Whether anything stored changes, the own stamp included.
+    fn changed(&self) -> bool {
+        self.before.as_ref() != Some(&self.raw) || self.own != self.own_before
+    }
+}
+
+fn location_row(url: &Url<'_>, merged: &Merged, received_at: Timestamp) -> LocationRow {
+    let raw = &merged.raw;
     let mut scratch = Report::default();
     let parsed = wire::parse_location(&Value::Object(raw.clone()), Mode::Whole, &mut scratch);
     LocationRow {
@@ -451,13 +623,15 @@ fn location_row(url: &Url<'_>, raw: &Map<String, Value>, received_at: Timestamp)
         publish: parsed.publish,
         time_zone: parsed.time_zone,
         location_type: parsed.location_type,
-        last_updated: parsed.last_updated.map(|t| t.as_datetime()),
+        last_updated: merged.served,
+        own_last_updated: merged.own,
         received_at: received_at.as_datetime(),
         raw: Value::Object(raw.clone()).to_string(),
     }
 }
 
-fn evse_row(uid: &str, raw: &Map<String, Value>, received_at: Timestamp) -> EvseRow {
+fn evse_row(uid: &str, merged: &Merged, received_at: Timestamp) -> EvseRow {
+    let raw = &merged.raw;
     let mut scratch = Report::default();
     let parsed = wire::parse_evse(&Value::Object(raw.clone()), Mode::Whole, &mut scratch);
     EvseRow {
@@ -465,7 +639,8 @@ fn evse_row(uid: &str, raw: &Map<String, Value>, received_at: Timestamp) -> Evse
         evse_id: parsed.evse_id,
         status: parsed.status,
         status_since: None,
-        last_updated: parsed.last_updated.map(|t| t.as_datetime()),
+        last_updated: merged.served,
+        own_last_updated: merged.own,
         received_at: received_at.as_datetime(),
         raw: Value::Object(raw.clone()).to_string(),
     }

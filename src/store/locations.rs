@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use entity::{connector, evse, evse_status_history, location};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, Select, Set, TryIntoModel,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, Select, Set, TryIntoModel,
 };
 use serde_json::{Map, Value};
 
@@ -30,7 +30,10 @@ pub struct LocationRow {
     pub publish: Option<bool>,
     pub time_zone: Option<String>,
     pub location_type: Option<String>,
+    /// The served sender stamp: the own one or a child's later one.
     pub last_updated: Option<DateTime<Utc>>,
+    /// The stamp of the last applied location-level write.
+    pub own_last_updated: Option<DateTime<Utc>>,
     pub received_at: DateTime<Utc>,
     pub raw: String,
 }
@@ -42,7 +45,10 @@ pub struct EvseRow {
     pub evse_id: Option<String>,
     pub status: Option<String>,
     pub status_since: Option<DateTime<Utc>>,
+    /// The served sender stamp: the own one or a connector's later one.
     pub last_updated: Option<DateTime<Utc>>,
+    /// The stamp of the last applied EVSE-level write.
+    pub own_last_updated: Option<DateTime<Utc>>,
     pub received_at: DateTime<Utc>,
     pub raw: String,
 }
@@ -131,13 +137,15 @@ pub async fn save(
     model.time_zone = Set(row.time_zone);
     model.location_type = Set(row.location_type);
     model.last_updated = Set(row.last_updated);
+    model.own_last_updated = Set(row.own_last_updated);
     model.received_at = Set(row.received_at);
     model.raw = Set(row.raw);
     Ok(model.save(conn).await?.try_into_model()?)
 }
 
-/// Moves a parent's sender stamp forward to a child's (OCPI 2.2.1 Locations:
-/// a child's change sets the new last_updated on its parents).
+/// Moves a parent's served sender stamp forward to a child's (OCPI 2.2.1
+/// Locations: a child's change sets the new last_updated on its parents).
+/// The parent's own stamp, which its stale guard compares with, stays.
 pub async fn bump_location(
     conn: &impl ConnectionTrait,
     model: &location::Model,
@@ -157,7 +165,8 @@ pub async fn bump_location(
     Ok(())
 }
 
-/// Moves an EVSE's sender stamp forward to its connector's.
+/// Moves an EVSE's served sender stamp forward to its connector's; its own
+/// stamp stays.
 pub async fn bump_evse(
     conn: &impl ConnectionTrait,
     model: &evse::Model,
@@ -234,6 +243,7 @@ pub async fn save_evse(
     model.status = Set(row.status);
     model.status_since = Set(row.status_since);
     model.last_updated = Set(row.last_updated);
+    model.own_last_updated = Set(row.own_last_updated);
     model.received_at = Set(row.received_at);
     model.raw = Set(row.raw);
     Ok(model.save(conn).await?.try_into_model()?)
@@ -305,17 +315,25 @@ pub async fn save_connector(
     Ok(model.save(conn).await?.try_into_model()?)
 }
 
-/// Deletes the connectors of an EVSE whose keys are not listed (a whole-EVSE PUT).
+/// Deletes the connectors of an EVSE whose keys are not listed (a whole-EVSE
+/// PUT stamped `stamp`), except those stamped after it: in stamp order they
+/// were written after that PUT.
 pub async fn delete_connectors_except(
     conn: &impl ConnectionTrait,
     evse_pk: i64,
     keep: &[String],
+    stamp: Option<DateTime<Utc>>,
 ) -> Result<(), StoreError> {
-    connector::Entity::delete_many()
+    let mut delete = connector::Entity::delete_many()
         .filter(connector::Column::EvsePk.eq(evse_pk))
-        .filter(connector::Column::ConnectorIdKey.is_not_in(keep.iter().map(|k| key(k))))
-        .exec(conn)
-        .await?;
+        .filter(connector::Column::ConnectorIdKey.is_not_in(keep.iter().map(|k| key(k))));
+    if let Some(stamp) = stamp {
+        let older = Condition::any()
+            .add(connector::Column::LastUpdated.is_null())
+            .add(connector::Column::LastUpdated.lte(stamp));
+        delete = delete.filter(older);
+    }
+    delete.exec(conn).await?;
     Ok(())
 }
 

@@ -220,14 +220,10 @@ async fn push_location_updates(app: &TestApp, id: &str, updates: &[&LocationUpda
     stored
 }
 
-/// Fails today: an EVSE PATCH bumps its location's `last_updated` (OCPI
-/// 2.2.1, parent stamps), and the stale guard then compares a later-arriving
-/// but older Location PUT with that bumped stamp, so the PUT only fills gaps
-/// (e.g. PUT@10:01 after PATCH@10:06 keeps the older name). Converging needs
-/// the location's own sender stamp kept apart from the bumped one (a
-/// column and a migration); left for a follow-up.
+/// An EVSE PATCH moves its location's served `last_updated` forward (OCPI
+/// 2.2.1, parent stamps); the stale guard compares a later-arriving Location
+/// PUT with the location's own stamp, and its EVSE with the EVSE's own.
 #[test]
-#[ignore = "parent stamp bumps defeat the location stale guard; see the doc comment"]
 fn every_arrival_order_of_evse_patches_and_a_location_put_converges_to_the_stamp_order() {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let app = runtime.block_on(TestApp::spawn());

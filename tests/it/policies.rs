@@ -990,6 +990,75 @@ async fn stale_patch_does_not_overwrite_newer_status_but_fills_absent_fields() {
     assert_eq!(stored["last_updated"], "2021-06-08T00:00:00Z");
 }
 
+/// A Location with one EVSE (and its connector) stamped `stamp`.
+fn stamped_location(name: &str, status: &str, stamp: &str) -> String {
+    json!({
+        "id": "LOC-STAMPS", "type": "ON_STREET", "name": name,
+        "address": "Stationsplein 1", "city": "Gent", "postal_code": "9000",
+        "country": "BEL", "coordinates": {"latitude": "51.03587", "longitude": "3.71044"},
+        "evses": [{"uid": "E1", "status": status, "last_updated": stamp,
+            "connectors": [{"id": "1", "standard": "IEC_62196_T2", "format": "SOCKET",
+                "power_type": "AC_3_PHASE", "voltage": 230, "amperage": 32,
+                "last_updated": stamp}]}],
+        "last_updated": stamp,
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn late_location_put_applies_its_newer_fields_but_keeps_a_newer_evse_status() {
+    let app = TestApp::spawn().await;
+    let first = stamped_location("A", "AVAILABLE", "2021-06-01T10:00:00Z");
+    assert_answer(&app.put_location("LOC-STAMPS", &first).await, 201, 1000);
+    let charging = json!({"status": "CHARGING", "last_updated": "2021-06-01T10:30:00Z"});
+    let answer = app
+        .patch_evse("LOC-STAMPS", "E1", &charging.to_string())
+        .await;
+    assert_answer(&answer, 200, 1000);
+
+    // Sent at 10:20, between the two, but arriving after the PATCH.
+    let late = stamped_location("B", "AVAILABLE", "2021-06-01T10:20:00Z");
+    let answer = app.put_location("LOC-STAMPS", &late).await;
+    assert_answer(&answer, 200, 1000);
+    assert_eq!(answer.message(), "location updated");
+
+    let stored = get(&app, "/ocpi/2.1.1/locations/NL/GFX/LOC-STAMPS").await;
+    assert_eq!(stored["name"], "B");
+    assert_eq!(stored["last_updated"], "2021-06-01T10:30:00Z");
+    assert_eq!(stored["evses"][0]["status"], "CHARGING");
+    assert_eq!(stored["evses"][0]["last_updated"], "2021-06-01T10:30:00Z");
+    let connector = &stored["evses"][0]["connectors"][0];
+    assert_eq!(connector["last_updated"], "2021-06-01T10:20:00Z");
+    let query = r#"{ location(countryCode: "NL", partyId: "GFX", ocpiId: "LOC-STAMPS")
+        { name lastUpdated evses { uid status } } }"#;
+    let data = app.graphql(query, json!({})).await;
+    assert_eq!(
+        data["location"],
+        json!({"name": "B", "lastUpdated": "2021-06-01T10:30:00Z",
+               "evses": [{"uid": "E1", "status": "CHARGING"}]})
+    );
+}
+
+#[tokio::test]
+async fn late_location_put_does_not_remove_an_evse_stamped_after_it() {
+    let app = TestApp::spawn().await;
+    let first = stamped_location("A", "AVAILABLE", "2021-06-01T10:00:00Z");
+    assert_answer(&app.put_location("LOC-STAMPS", &first).await, 201, 1000);
+    let added = json!({"uid": "E2", "status": "AVAILABLE", "last_updated": "2021-06-01T10:30:00Z"});
+    let url = "/ocpi/2.1.1/locations/NL/GFX/LOC-STAMPS/E2";
+    let answer = app.ocpi("PUT", url, Some(&added.to_string())).await;
+    assert_answer(&answer, 201, 1000);
+
+    // Sent at 10:20, before E2 existed, so it does not list it.
+    let late = stamped_location("B", "AVAILABLE", "2021-06-01T10:20:00Z");
+    assert_answer(&app.put_location("LOC-STAMPS", &late).await, 200, 1000);
+
+    let stored = get(&app, "/ocpi/2.1.1/locations/NL/GFX/LOC-STAMPS").await;
+    assert_eq!(stored["name"], "B");
+    assert_eq!(stored["evses"][1]["uid"], "E2");
+    assert_eq!(stored["evses"][1]["status"], "AVAILABLE");
+}
+
 #[tokio::test]
 async fn patch_without_last_updated_applies_in_arrival_order_with_a_warning() {
     let app = TestApp::spawn().await;
