@@ -112,7 +112,7 @@ async fn reconcile_creates_missing_updates_stale_and_leaves_current_objects_alon
     let inbox = app
         .sqlite_column(
             "SELECT object_id || ' ' || method || ' ' || outcome || ' ' || COALESCE(CAST(token_pk AS TEXT), '-') \
-             FROM inbox WHERE source = 'pull' ORDER BY id",
+             FROM inbox WHERE source = 'pull' ORDER BY object_id",
         )
         .await;
     assert_eq!(
