@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use chargegraph::emulator::{
-    Emulator, EmulatorConfig, Faults, OcpiVersion, RunReport, Target, Until,
+    Emulator, EmulatorConfig, Faults, OcpiVersion, RunReport, SessionStatus, Target, Until,
 };
 use chargegraph::reconcile::{self, CpoConfig, Profile, RunOptions, Secret};
 
@@ -165,5 +165,89 @@ async fn pulled_in_the_shape_it_pushed_only_what_was_lost_is_written() {
     assert_eq!(
         events,
         ["CDR_RECEIVED 2", "LOCATION_CHANGED 6", "SESSION_UPDATED 4"]
+    );
+}
+
+#[tokio::test]
+async fn an_ocpi_221_cpo_is_healed_the_same_way() {
+    let app = spawn().await;
+    let (emulator, pushed) = lossy_run(&app, config(OcpiVersion::V221, LOSSY)).await;
+    assert_eq!((pushed.pushes.intended, pushed.pushes.dropped), (705, 65));
+    let truth = emulator.ground_truth();
+    let before = differences(&app, &truth, OcpiVersion::V221).await;
+    // Lost EVSE PATCHes show here: 2.2.1 PATCHes carry last_updated.
+    assert!(
+        before.iter().any(|d| d.starts_with("EVSE ")),
+        "{}",
+        shown(&before)
+    );
+    let base = serve(&emulator).await;
+
+    let report = pull(&app, &cpo(Profile::Ocpi, format!("{base}/ocpi/versions"))).await;
+
+    let after = differences(&app, &truth, OcpiVersion::V221).await;
+    assert!(after.is_empty(), "{}\n{report}", shown(&after));
+    assert!(report.is_clean(), "{report}");
+    assert_eq!(counts(&report, "locations"), (6, 0, 3, 3, 0), "{report}");
+    assert_eq!(counts(&report, "tariffs"), (3, 0, 0, 3, 0), "{report}");
+    assert_eq!(counts(&report, "sessions"), (28, 1, 9, 18, 0), "{report}");
+    assert_eq!(counts(&report, "cdrs"), (7, 1, 0, 6, 0), "{report}");
+}
+
+/// GreenFlux's platform API heals locations (EVSE statuses as its GET
+/// says), completed sessions as aggregates, CDRs and notifications; it
+/// serves no running session and no charging periods, so those stay as the
+/// pushes left them (README, "What each profile can and cannot heal").
+#[tokio::test]
+async fn greenflux_pull_heals_locations_completed_sessions_and_cdrs_but_not_running_sessions() {
+    let app = spawn().await;
+    let (emulator, pushed) = lossy_run(&app, config(OcpiVersion::V211, LOSSY)).await;
+    assert_eq!(pushed.pushes.dropped, 64);
+    let truth = emulator.ground_truth();
+    let base = serve(&emulator).await;
+
+    let report = pull(&app, &cpo(Profile::Greenflux, format!("{base}/"))).await;
+
+    assert!(report.is_clean(), "{report}");
+    assert_eq!(counts(&report, "locations"), (6, 0, 6, 0, 0), "{report}");
+    // Ten completed sessions: the one whose PUT was lost is completed by
+    // the pulled aggregate, the one whose COMPLETED PATCH was lost ends.
+    assert_eq!(counts(&report, "sessions"), (10, 0, 2, 8, 0), "{report}");
+    assert_eq!(counts(&report, "cdrs"), (7, 2, 0, 5, 0), "{report}");
+    assert_eq!(
+        counts(&report, "notifications"),
+        (55, 4, 0, 51, 0),
+        "{report}"
+    );
+    let notifications = app
+        .sqlite_column("SELECT CAST(COUNT(*) AS TEXT) FROM notification")
+        .await;
+    assert_eq!(notifications, [truth.notifications.len().to_string()]);
+
+    let after = differences(&app, &truth, OcpiVersion::V211).await;
+    let session = |id: &str| truth.sessions.iter().find(|s| s.id == id).unwrap();
+    let left: Vec<(&str, &str, SessionStatus)> = after
+        .iter()
+        .map(|d| {
+            let mut words = d.split(' ');
+            assert_eq!(words.next(), Some("session"), "{}", shown(&after));
+            let id = words.next().unwrap();
+            let field = words.next().unwrap().trim_end_matches(':');
+            (id, field, session(id).status)
+        })
+        .collect();
+    use SessionStatus::{Active, Completed};
+    assert_eq!(
+        left,
+        [
+            // Completed, but its last period came with the lost COMPLETED PATCH.
+            ("NLGFX638765815020688424-1bac6", "periods", Completed),
+            // Running: a lost meter PATCH and a lost 15-minute PATCH.
+            ("NLGFX638765835618147258-88f96", "kwh", Active),
+            ("NLGFX638765835618147258-88f96", "periods", Active),
+            ("NLGFX638765883041617393-bfbd9", "kwh", Active),
+        ],
+        "{}",
+        shown(&after)
     );
 }
