@@ -134,28 +134,55 @@ async fn one_ocpi_reconciliation_heals_what_a_lossy_network_lost() {
     assert_eq!(max_seq(&app).await, seq, "no event for current objects");
 }
 
+/// `chargegraph reconcile` against the app's database, the CPO given by
+/// CHARGEGRAPH_RECONCILE and its token by its own variable.
+async fn reconcile_cli(app: &TestApp, entry: &str) -> (String, String) {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_chargegraph"));
+    command
+        .args(["reconcile", "--cpo", "emu"])
+        .env("CHARGEGRAPH_DATABASE_URL", &app.state.config.database_url)
+        .env("CHARGEGRAPH_RECONCILE", entry)
+        .env("CHARGEGRAPH_RECONCILE_EMU_TOKEN", PULL_TOKEN)
+        .env_remove("CHARGEGRAPH_CONFIG");
+    let out = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap()
+        .expect("chargegraph runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    (stdout, stderr)
+}
+
 #[tokio::test]
-async fn pulled_in_the_shape_it_pushed_only_what_was_lost_is_written() {
+async fn chargegraph_reconcile_pulling_the_shape_it_pushed_writes_only_what_was_lost() {
     let app = spawn().await;
     let (emulator, pushed) = lossy_run(&app, config(OcpiVersion::V211, LOSSY)).await;
     assert_eq!(pushed.pushes.dropped, 64);
     let truth = emulator.ground_truth();
     let base = serve(&emulator).await;
-    let entry = CpoConfig {
-        version: Some("2.1.1".into()),
-        ..cpo(Profile::Ocpi, format!("{base}/ocpi/versions"))
-    };
     let seq = max_seq(&app).await;
 
-    let report = pull(&app, &entry).await;
+    let entry = format!(
+        "[{{name = \"emu\", url = \"{base}/ocpi/versions\", parties = [\"NL/GFX\"], \
+         version = \"2.1.1\", lookback_days = 3650}}]"
+    );
+    let (stdout, stderr) = reconcile_cli(&app, &entry).await;
 
     let after = differences(&app, &truth, OcpiVersion::V211).await;
-    assert!(after.is_empty(), "{}\n{report}", shown(&after));
+    assert!(after.is_empty(), "{}\n{stdout}", shown(&after));
     // The four sessions the drops left behind (a lost PUT, a lost
     // COMPLETED, two lost meter values) are updated; the other 24 and the
     // five CDRs held are unchanged.
-    assert_eq!(counts(&report, "sessions"), (28, 0, 4, 24, 0), "{report}");
-    assert_eq!(counts(&report, "cdrs"), (7, 2, 0, 5, 0), "{report}");
+    for line in [
+        "  locations: fetched 6, missing 0, updated 6, unchanged 0, failed 0\n",
+        "  tariffs: fetched 3, missing 3, updated 0, unchanged 0, failed 0\n",
+        "  sessions: fetched 28, missing 0, updated 4, unchanged 24, failed 0\n",
+        "  cdrs: fetched 7, missing 2, updated 0, unchanged 5, failed 0\n",
+    ] {
+        assert!(stdout.contains(line), "{line:?} in {stdout}");
+    }
+    assert!(!stdout.contains(PULL_TOKEN) && !stderr.contains(PULL_TOKEN));
     let events = app
         .sqlite_column(&format!(
             "SELECT kind || ' ' || CAST(COUNT(*) AS TEXT) FROM outbox WHERE seq > {seq} \
