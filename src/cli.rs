@@ -196,6 +196,10 @@ struct EmulateArgs {
     /// The sender interface's largest page (X-Limit).
     #[arg(long, default_value_t = 100)]
     page_limit: usize,
+    /// Simulated history to keep (e.g. 3d): older completed sessions, CDRs
+    /// and notifications are forgotten; everything when not given.
+    #[arg(long, value_parser = parse_span)]
+    retention: Option<chrono::Duration>,
 }
 
 impl EmulateArgs {
@@ -219,6 +223,7 @@ impl EmulateArgs {
             cdr_delay_secs: self.cdr_delay,
             page_limit: self.page_limit,
             pull_token,
+            retention: self.retention.and_then(|span| span.to_std().ok()),
         }
     }
 }

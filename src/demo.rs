@@ -113,9 +113,13 @@ pub async fn replay(store: &Store, addr: SocketAddr) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Simulated history the demo's emulator keeps: a day (24 real minutes).
+const DEMO_RETENTION_SECS: u64 = 24 * 3600;
+
 /// The demo's emulated CPO: 20 NL/EMU locations from now, at one simulated
 /// minute per second, busy enough that an EVSE status changes every second
-/// or two; a fresh random pull token for its sender interface.
+/// or two; a fresh random pull token for its sender interface; a simulated
+/// day of finished history kept (its memory stays bounded).
 pub fn emulator() -> Result<Emulator, EmulatorError> {
     let party = Party::parse(EMULATOR_PARTY).map_err(|e| EmulatorError::Config(e.to_string()))?;
     Emulator::new(EmulatorConfig {
@@ -126,6 +130,7 @@ pub fn emulator() -> Result<Emulator, EmulatorError> {
         sessions_per_evse_per_day: 12.0,
         faults_per_evse_per_day: 1.0,
         pull_token: new_token(),
+        retention: Some(std::time::Duration::from_secs(DEMO_RETENTION_SECS)),
         ..EmulatorConfig::default()
     })
 }

@@ -44,6 +44,9 @@ use crate::domain::Party;
 use network::Network;
 use sim::Sim;
 
+/// How often (simulated seconds) history older than the retention is forgotten.
+const FORGET_EVERY_SECS: i64 = 3600;
+
 /// How the emulated CPO behaves.
 #[derive(Clone)]
 pub struct EmulatorConfig {
@@ -77,6 +80,12 @@ pub struct EmulatorConfig {
     /// The token the sender interface accepts (`Authorization: Token ...`);
     /// empty, nobody may pull.
     pub pull_token: String,
+    /// How much simulated history is kept: completed and billed sessions,
+    /// CDRs and notifications whose last change is older than this are
+    /// forgotten (checked every simulated hour), so a long run holds a
+    /// bounded world; the sender interface then serves only what is kept.
+    /// `None` keeps everything.
+    pub retention: Option<Duration>,
 }
 
 impl Default for EmulatorConfig {
@@ -97,6 +106,7 @@ impl Default for EmulatorConfig {
             cdr_delay_secs: 900,
             page_limit: 100,
             pull_token: String::new(),
+            retention: None,
         }
     }
 }
@@ -119,6 +129,7 @@ impl fmt::Debug for EmulatorConfig {
             .field("cdr_delay_secs", &self.cdr_delay_secs)
             .field("page_limit", &self.page_limit)
             .field("pull_token", &"***")
+            .field("retention", &self.retention)
             .finish()
     }
 }
@@ -263,6 +274,11 @@ impl Emulator {
             Until::Events(_) | Until::Forever => None,
         };
         let mut report = RunReport::default();
+        let retention = self
+            .config()
+            .retention
+            .map(|keep| i64::try_from(keep.as_secs()).unwrap_or(i64::MAX));
+        let mut forgotten_at = sim_start;
         while let Some(due) = sim.next_due() {
             let over_time = end.is_some_and(|end| due > end);
             let over_count = matches!(until, Until::Events(n) if report.events >= n);
@@ -276,6 +292,13 @@ impl Emulator {
             }
             let pushes = sim.step(&mut self.write());
             report.events += 1;
+            if let Some(keep) = retention {
+                if sim.now() - forgotten_at >= FORGET_EVERY_SECS {
+                    forgotten_at = sim.now();
+                    let before = forgotten_at.saturating_sub(keep);
+                    sim.forget_before(before, &mut self.write());
+                }
+            }
             match network.as_mut() {
                 Some(network) => {
                     let sim = &mut *sim;

@@ -145,8 +145,17 @@ pub fn connector(c: &Connector, v: OcpiVersion) -> Value {
 }
 
 /// The 2.1.1 location a session or CDR embeds: only its EVSE and connector,
-/// as they were while charging.
-fn snapshot(party: &Party, l: &Location, evse_uid: &str, connector_id: &str) -> Value {
+/// as they were while charging, stamped no later than `at` (when charging
+/// started). A session's or CDR's body is then the same whenever it is
+/// rendered, pushed or pulled: a later change to the location does not leak
+/// into the snapshot of an older object.
+fn snapshot(
+    party: &Party,
+    l: &Location,
+    evse_uid: &str,
+    connector_id: &str,
+    at: DateTime<Utc>,
+) -> Value {
     let evses = l
         .evse(evse_uid)
         .map(|e| {
@@ -166,6 +175,25 @@ fn snapshot(party: &Party, l: &Location, evse_uid: &str, connector_id: &str) -> 
     let mut value = location_with(party, l, evses, OcpiVersion::V211);
     // The session's own document (GreenFlux's /docs/session) has a boolean.
     value["publish"] = json!(true);
+    let frozen = |stamped: &mut Value, own: DateTime<Utc>| {
+        stamped["last_updated"] = json!(stamp(own.min(at)));
+    };
+    frozen(&mut value, l.last_updated);
+    if let (Some(e), Some(Value::Array(evses))) = (l.evse(evse_uid), value.get_mut("evses")) {
+        for evse in evses.iter_mut() {
+            frozen(evse, e.last_updated);
+            if let Some(Value::Array(connectors)) = evse.get_mut("connectors") {
+                for (c, value) in e
+                    .connectors
+                    .iter()
+                    .filter(|c| c.id == connector_id)
+                    .zip(connectors.iter_mut())
+                {
+                    frozen(value, c.last_updated);
+                }
+            }
+        }
+    }
     value
 }
 
@@ -210,7 +238,7 @@ pub fn session(party: &Party, s: &Session, location: Option<&Location>, v: OcpiV
             "kwh": number(s.kwh),
             "auth_id": s.auth_id,
             "auth_method": s.auth_method,
-            "location": location.map(|l| snapshot(party, l, &s.evse_uid, &s.connector_id)),
+            "location": location.map(|l| snapshot(party, l, &s.evse_uid, &s.connector_id, s.start)),
             "meter_id": null,
             "currency": "EUR",
             "charging_periods": if s.charging_periods.is_empty() {
@@ -323,7 +351,7 @@ pub fn cdr(
             "stop_date_time": stamp(c.end),
             "auth_id": c.auth_id,
             "auth_method": c.auth_method,
-            "location": location.map(|l| snapshot(party, l, &c.evse_uid, &c.connector_id)),
+            "location": location.map(|l| snapshot(party, l, &c.evse_uid, &c.connector_id, c.start)),
             "meter_id": null,
             "currency": c.currency,
             "tariffs": tariff.map(|t| vec![self::tariff(party, t, v)]).unwrap_or_default(),

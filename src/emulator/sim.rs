@@ -178,6 +178,45 @@ impl Sim {
         truth.now = instant(self.now);
     }
 
+    /// Forgets what finished before `before` (Unix seconds): completed
+    /// sessions whose CDR is issued, CDRs and notifications whose last
+    /// change is older. Active sessions and sessions awaiting their CDR
+    /// stay, whatever their age; so does every location and tariff.
+    pub fn forget_before(&mut self, before: i64, truth: &mut GroundTruth) {
+        let before = instant(before);
+        let billing: HashSet<usize> = self.billing.values().map(|(i, _)| *i).collect();
+        let active: HashSet<usize> = self.active.values().map(|a| a.session).collect();
+        let mut kept = Vec::with_capacity(truth.sessions.len());
+        let mut moved = HashMap::new();
+        for (index, session) in std::mem::take(&mut truth.sessions).into_iter().enumerate() {
+            let finished = session.status == SessionStatus::Completed
+                && !billing.contains(&index)
+                && !active.contains(&index);
+            if finished && session.last_updated < before {
+                self.ids.remove(&session.id);
+            } else {
+                moved.insert(index, kept.len());
+                kept.push(session);
+            }
+        }
+        truth.sessions = kept;
+        for a in self.active.values_mut() {
+            a.session = moved.get(&a.session).copied().unwrap_or(a.session);
+        }
+        for (index, _) in self.billing.values_mut() {
+            *index = moved.get(index).copied().unwrap_or(*index);
+        }
+        let ids = &mut self.ids;
+        truth.cdrs.retain(|c| {
+            let keep = c.last_updated >= before;
+            if !keep {
+                ids.remove(&c.id);
+            }
+            keep
+        });
+        truth.notifications.retain(|n| n.created >= before);
+    }
+
     /// When the next event is due.
     pub fn next_due(&self) -> Option<i64> {
         self.queue.peek().map(|Reverse((at, _))| *at)

@@ -8,6 +8,7 @@ use crate::ocpi::wire::{self, Mode, Report};
 use crate::store::cdrs::{self as store, CdrRow};
 use crate::store::locations;
 use crate::store::outbox::NewEvent;
+use entity::cdr;
 
 pub(super) async fn apply(ctx: &mut Ctx<'_>) -> Result<(), IngestError> {
     let body = &ctx.push.body;
@@ -29,7 +30,7 @@ pub(super) async fn apply(ctx: &mut Ctx<'_>) -> Result<(), IngestError> {
 
     if let Some(stored) = store::find(ctx.tx, &cc, &party, &id).await? {
         let stored_value: Value = serde_json::from_str(&stored.raw).unwrap_or(Value::Null);
-        if &stored_value == body {
+        if &stored_value == body || same_record(&stored, &parsed) {
             let key = (stored.country_code, stored.party_id, stored.ocpi_id);
             ctx.applied.cdr_key = Some(key);
             ctx.outcome(false, "not applied: identical CDR already stored");
@@ -106,6 +107,54 @@ pub(super) async fn apply(ctx: &mut Ctx<'_>) -> Result<(), IngestError> {
     ctx.emit(event);
     ctx.outcome(true, "CDR stored");
     Ok(())
+}
+
+/// Whether a CDR says what the stored one says, whatever its shape: the same
+/// CDR pulled in OCPI 2.2.1 after it was pushed in GreenFlux's 2.1.1, or
+/// rendered with other key order or number spellings. Every field both
+/// carry is equal (one carrying a field the other lacks is no conflict, as
+/// the versions name different fields), and so are the credit flag and the
+/// tariffs when both list some.
+fn same_record(stored: &cdr::Model, new: &wire::Cdr) -> bool {
+    fn agree<T: PartialEq>(stored: Option<T>, new: Option<T>) -> bool {
+        match (stored, new) {
+            (Some(a), Some(b)) => a == b,
+            _ => true,
+        }
+    }
+    let at = |t: Option<crate::domain::Timestamp>| t.map(|t| t.as_datetime());
+    let micros = |m: Option<crate::domain::amount::Micros>| m.map(|m| m.0);
+    let stored_tariffs: Vec<String> = serde_json::from_str(&stored.tariff_ids).unwrap_or_default();
+    let tariffs_agree =
+        stored_tariffs.is_empty() || new.tariff_ids.is_empty() || stored_tariffs == new.tariff_ids;
+    agree(stored.session_id.as_deref(), new.session_id.as_deref())
+        && agree(stored.location_id.as_deref(), new.location_id.as_deref())
+        && agree(stored.evse_uid.as_deref(), new.evse_uid.as_deref())
+        && agree(stored.connector_id.as_deref(), new.connector_id.as_deref())
+        && agree(stored.start_date_time, at(new.start_date_time))
+        && agree(stored.end_date_time, at(new.end_date_time))
+        && agree(stored.auth_id.as_deref(), new.auth_id.as_deref())
+        && agree(stored.auth_method.as_deref(), new.auth_method.as_deref())
+        && agree(stored.token_uid.as_deref(), new.token_uid.as_deref())
+        && agree(stored.currency.as_deref(), new.currency.as_deref())
+        && agree(stored.total_cost_micro, micros(new.total_cost))
+        && agree(
+            stored.total_cost_incl_vat_micro,
+            micros(new.total_cost_incl_vat),
+        )
+        && agree(stored.total_energy_micro, micros(new.total_energy))
+        && agree(stored.total_time_micro, micros(new.total_time))
+        && agree(
+            stored.total_parking_time_micro,
+            micros(new.total_parking_time),
+        )
+        && agree(stored.last_updated, at(new.last_updated))
+        && stored.credit == new.credit.unwrap_or(false)
+        && agree(
+            stored.credit_reference_id.as_deref(),
+            new.credit_reference_id.as_deref(),
+        )
+        && tariffs_agree
 }
 
 /// A 2.2.1 CDR names its party; a 2.1.1 CDR belongs to the token's default party.

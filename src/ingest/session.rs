@@ -84,10 +84,13 @@ pub(super) async fn apply(ctx: &mut Ctx<'_>) -> Result<(), IngestError> {
         whole: !patch,
     };
     let mut taken = merge::apply_stamped(&mut raw, &mut stamps.fields, update);
+    // A PUT completes a session first stored from a PATCH; so does a PATCH
+    // that carries a whole session (GreenFlux's pulled aggregate, applied
+    // as a PATCH to keep the pushed periods).
     let incomplete = match &existing {
         _ if !patch => false,
-        Some(m) => m.incomplete,
-        None => true,
+        Some(m) => m.incomplete && !is_whole(&body),
+        None => !is_whole(&body),
     };
     let mut changed = stored.as_ref() != Some(&raw)
         || existing
@@ -129,6 +132,26 @@ pub(super) async fn apply(ctx: &mut Ctx<'_>) -> Result<(), IngestError> {
     }
     ctx.outcome(created, message(!taken, created, changed));
     Ok(())
+}
+
+/// Whether a body carries every field both versions require of a whole
+/// session (id, start, kwh, token, auth method, where, currency, status,
+/// last_updated): what a PUT would have said, charging periods aside.
+fn is_whole(body: &Map<String, Value>) -> bool {
+    let mut report = Report::default();
+    let s = wire::parse_session(&Value::Object(body.clone()), Mode::Whole, &mut report);
+    report.errors.is_empty()
+        && s.id.is_some()
+        && s.start_date_time.is_some()
+        && s.kwh.is_some()
+        && (s.auth_id.is_some() || s.token_uid.is_some())
+        && s.auth_method.is_some()
+        && s.location_id.is_some()
+        && s.evse_uid.is_some()
+        && s.connector_id.is_some()
+        && s.currency.is_some()
+        && s.status.is_some()
+        && s.last_updated.is_some()
 }
 
 /// A later status other than COMPLETED on a COMPLETED session would reopen it

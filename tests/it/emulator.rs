@@ -744,3 +744,59 @@ async fn serve_demo_shows_emulated_evse_status_changes_on_a_subscription_within_
     assert_eq!(answer["data"]["location"]["name"], "Gent Zuid");
     child.kill().await.unwrap();
 }
+
+#[tokio::test]
+async fn an_emulator_with_a_retention_forgets_finished_history_but_runs_the_same_world() {
+    let keep = Duration::from_secs(6 * 3600);
+    let two_days = Until::For(Duration::from_secs(48 * 3600));
+    let everything = Emulator::new(config(OcpiVersion::V211, Faults::default())).unwrap();
+    let bounded = Emulator::new(EmulatorConfig {
+        retention: Some(keep),
+        ..config(OcpiVersion::V211, Faults::default())
+    })
+    .unwrap();
+    everything.simulate(two_days).await;
+    bounded.simulate(two_days).await;
+    let (all, kept) = (everything.ground_truth(), bounded.ground_truth());
+
+    // The same world: forgetting draws nothing from the random streams.
+    assert_eq!(kept.now, at("2025-03-05T06:00:00Z"));
+    assert_eq!(kept.locations, all.locations);
+    assert_eq!(kept.tariffs, all.tariffs);
+    // What is kept is what the full history holds, from an hour before the
+    // retention's start on (forgotten once a simulated hour), plus every
+    // session that still runs or awaits its CDR.
+    let cutoff = at("2025-03-05T00:00:00Z");
+    let oldest = at("2025-03-04T23:00:00Z");
+    let billed: BTreeSet<&str> = all.cdrs.iter().map(|c| c.session_id.as_str()).collect();
+    let must_keep = |s: &chargegraph::emulator::Session| {
+        s.last_updated >= cutoff
+            || s.status == SessionStatus::Active
+            || !billed.contains(s.id.as_str())
+    };
+    let want: Vec<_> = all.sessions.iter().filter(|s| must_keep(s)).collect();
+    let got: Vec<_> = kept.sessions.iter().filter(|s| must_keep(s)).collect();
+    assert_eq!(got, want);
+    assert!(kept
+        .sessions
+        .iter()
+        .all(|s| must_keep(s) || s.last_updated >= oldest));
+    assert!(kept.sessions.iter().all(|s| all.sessions.contains(s)));
+    assert!(kept
+        .cdrs
+        .iter()
+        .all(|c| c.last_updated >= oldest && all.cdrs.contains(c)));
+    let recent_cdrs = all.cdrs.iter().filter(|c| c.last_updated >= cutoff).count();
+    assert!(kept.cdrs.len() >= recent_cdrs);
+    assert!(kept
+        .notifications
+        .iter()
+        .all(|n| n.created >= oldest && all.notifications.contains(n)));
+    // Two days of this fleet hold about eight times what six hours keep.
+    assert!(
+        kept.sessions.len() * 4 < all.sessions.len(),
+        "{} of {} sessions kept",
+        kept.sessions.len(),
+        all.sessions.len()
+    );
+}

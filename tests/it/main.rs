@@ -11,6 +11,7 @@ mod examples;
 mod fuzz;
 mod graphql_http;
 mod harness;
+mod heal;
 mod inbox;
 mod merge_order;
 mod ops;
