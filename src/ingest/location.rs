@@ -65,8 +65,8 @@ async fn location_level(
         "evses",
     );
     let created = existing.is_none();
-    let changed = merged.changed();
-    let model = if changed {
+    let changed = merged.content_changed();
+    let model = if merged.changed() {
         let row = location_row(url, &merged, ctx.received_at());
         store::save(ctx.tx, existing, row).await?
     } else {
@@ -321,9 +321,9 @@ async fn upsert_evse(
         patch,
         "connectors",
     );
-    let changed = merged.changed();
+    let changed = merged.content_changed();
     let created = existing.is_none();
-    let model = if changed {
+    let model = if merged.changed() {
         save_evse(ctx, location, uid, existing, &merged, incoming).await?
     } else {
         existing.ok_or_else(|| unknown_evse(&location.ocpi_id, uid))?
@@ -596,9 +596,18 @@ impl Merged {
         }
     }
 
-    /// Whether anything stored changes, the own stamp included.
+    /// Whether anything stored changes, the own stamp included (the row
+    /// is then written).
     fn changed(&self) -> bool {
-        self.before.as_ref() != Some(&self.raw) || self.own != self.own_before
+        self.content_changed() || self.own != self.own_before
+    }
+
+    /// Whether the object as served changes. A push equal to what is served
+    /// that only moves the own stamp up to the served one (a pull of a
+    /// location whose EVSEs changed since its own last write) is recorded,
+    /// but is no change: no event, "not applied: identical".
+    fn content_changed(&self) -> bool {
+        self.before.as_ref() != Some(&self.raw)
     }
 }
 
