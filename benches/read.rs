@@ -426,8 +426,8 @@ async fn measure(
             .enable_all()
             .build()?;
         runtime.block_on(async move {
-            let tasks =
-                (0..clients).map(|c| tokio::spawn(http_client(addr, scenario, c, cdrs, (warm_until, end))));
+            let tasks = (0..clients)
+                .map(|c| tokio::spawn(http_client(addr, scenario, c, cdrs, (warm_until, end))));
             let mut results = Vec::new();
             for task in futures::future::join_all(tasks).await {
                 results.push(task??);
