@@ -2,18 +2,11 @@
 //!
 //! Resolvers raise the codes below through these helpers; errors that
 //! async-graphql raises itself (parse, validation, limits, coercion) are
-//! given theirs by the `ErrorCodes` extension and, as a last resort, by
+//! given theirs by the request hooks (`hooks`) and, as a last resort, by
 //! `with_codes` before a response leaves the server.
 
-use std::sync::Arc;
-
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation,
-};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{
-    ErrorExtensions, Response, ServerError, ServerResult, ValidationResult, Value, Variables,
-};
+use async_graphql::{ErrorExtensions, Response, ServerError, ServerResult, Value};
 
 /// Input the client can fix: a bad cursor, id, page size or argument.
 pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
@@ -104,54 +97,19 @@ fn validation_code(message: &str) -> &'static str {
     }
 }
 
-/// Gives the errors async-graphql raises itself their codes.
-pub struct ErrorCodes;
-
-impl ExtensionFactory for ErrorCodes {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodes)
-    }
+/// Gives a parse error its code.
+pub fn parse_failed(mut err: ServerError) -> ServerError {
+    set_code(&mut err, GRAPHQL_PARSE_FAILED);
+    err
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for ErrorCodes {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        next.run(ctx, query, variables).await.map_err(|mut err| {
-            set_code(&mut err, GRAPHQL_PARSE_FAILED);
-            err
-        })
+/// Gives each validation error its code.
+pub fn validation_failed(mut errors: Vec<ServerError>) -> Vec<ServerError> {
+    for err in &mut errors {
+        let code = validation_code(&err.message);
+        set_code(err, code);
     }
-
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        next.run(ctx).await.map_err(|mut errors| {
-            for err in &mut errors {
-                let code = validation_code(&err.message);
-                set_code(err, code);
-            }
-            errors
-        })
-    }
-}
-
-/// Refuses `__schema` and `__type` when introspection is switched off
-/// (async-graphql would answer them with null, which looks like an empty
-/// schema rather than a refusal).
-pub struct NoIntrospection;
-
-impl ExtensionFactory for NoIntrospection {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(NoIntrospection)
-    }
+    errors
 }
 
 fn asks_introspection(set: &SelectionSet) -> bool {
@@ -162,31 +120,24 @@ fn asks_introspection(set: &SelectionSet) -> bool {
     })
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for NoIntrospection {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let doc = next.run(ctx, query, variables).await?;
-        let in_operations = doc
-            .operations
-            .iter()
-            .any(|(_, op)| asks_introspection(&op.node.selection_set.node));
-        let in_fragments = doc
-            .fragments
-            .values()
-            .any(|f| asks_introspection(&f.node.selection_set.node));
-        if in_operations || in_fragments {
-            let mut err = ServerError::new("introspection is disabled on this server", None);
-            set_code(&mut err, GRAPHQL_VALIDATION_FAILED);
-            return Err(err);
-        }
-        Ok(doc)
+/// Refuses `__schema` and `__type` when introspection is switched off
+/// (async-graphql would answer them with null, which looks like an empty
+/// schema rather than a refusal).
+pub fn refuse_introspection(doc: &ExecutableDocument) -> ServerResult<()> {
+    let in_operations = doc
+        .operations
+        .iter()
+        .any(|(_, op)| asks_introspection(&op.node.selection_set.node));
+    let in_fragments = doc
+        .fragments
+        .values()
+        .any(|f| asks_introspection(&f.node.selection_set.node));
+    if in_operations || in_fragments {
+        let mut err = ServerError::new("introspection is disabled on this server", None);
+        set_code(&mut err, GRAPHQL_VALIDATION_FAILED);
+        return Err(err);
     }
+    Ok(())
 }
 
 /// Gives every error of a response a code, including any async-graphql

@@ -5,9 +5,8 @@
 //! accepts. The `graphql-http` audit runs against this in tests/it.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
+use async_graphql::extensions::ExtensionContext;
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
 use async_graphql::{ServerError, ServerResult, Variables};
 use axum::body::Body;
@@ -93,16 +92,6 @@ struct Transport {
     operation_name: Option<String>,
 }
 
-/// Refuses mutations and subscriptions sent with GET, and subscriptions sent
-/// with POST (they are served over WebSocket on the same path).
-pub struct HttpMethodCheck;
-
-impl ExtensionFactory for HttpMethodCheck {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(HttpMethodCheck)
-    }
-}
-
 fn operation_type(doc: &ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
     match (&doc.operations, name) {
         (DocumentOperations::Single(op), _) => Some(op.node.ty),
@@ -122,35 +111,28 @@ fn refused(message: &str, code: &str) -> ServerError {
     err
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for HttpMethodCheck {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let doc = next.run(ctx, query, variables).await?;
-        let Some(transport) = ctx.data_opt::<Transport>() else {
-            return Ok(doc);
-        };
-        match operation_type(&doc, transport.operation_name.as_deref()) {
-            Some(OperationType::Query) | None => Ok(doc),
-            Some(OperationType::Mutation) if transport.get => Err(refused(
-                "a mutation must be sent with POST",
-                error::METHOD_NOT_ALLOWED,
-            )),
-            Some(OperationType::Subscription) if transport.get => Err(refused(
-                "subscriptions are served over WebSocket at /graphql",
-                error::METHOD_NOT_ALLOWED,
-            )),
-            Some(OperationType::Subscription) => Err(refused(
-                "subscriptions are served over WebSocket at /graphql",
-                OPERATION_NOT_SUPPORTED,
-            )),
-            Some(OperationType::Mutation) => Ok(doc),
-        }
+/// Refuses mutations and subscriptions sent with GET, and subscriptions sent
+/// with POST (they are served over WebSocket on the same path). Requests that
+/// did not come over HTTP (no `Transport` in their data) pass.
+pub fn check_method(ctx: &ExtensionContext<'_>, doc: &ExecutableDocument) -> ServerResult<()> {
+    let Some(transport) = ctx.data_opt::<Transport>() else {
+        return Ok(());
+    };
+    match operation_type(doc, transport.operation_name.as_deref()) {
+        Some(OperationType::Query) | None => Ok(()),
+        Some(OperationType::Mutation) if transport.get => Err(refused(
+            "a mutation must be sent with POST",
+            error::METHOD_NOT_ALLOWED,
+        )),
+        Some(OperationType::Subscription) if transport.get => Err(refused(
+            "subscriptions are served over WebSocket at /graphql",
+            error::METHOD_NOT_ALLOWED,
+        )),
+        Some(OperationType::Subscription) => Err(refused(
+            "subscriptions are served over WebSocket at /graphql",
+            OPERATION_NOT_SUPPORTED,
+        )),
+        Some(OperationType::Mutation) => Ok(()),
     }
 }
 
@@ -332,13 +314,18 @@ fn respond(media: Media, response: async_graphql::Response) -> Response {
         _ if request_error => StatusCode::BAD_REQUEST,
         _ => StatusCode::OK,
     };
-    let mut body = serde_json::to_value(&response).unwrap_or_else(|_| json!({}));
-    if request_error {
+    let body = if request_error {
+        let mut body = serde_json::to_value(&response).unwrap_or_else(|_| json!({}));
         if let Value::Object(map) = &mut body {
             map.remove("data");
         }
-    }
-    let mut out = Response::new(Body::from(body.to_string()));
+        body.to_string().into_bytes()
+    } else {
+        // Straight to bytes: a detour through serde_json::Value copied every
+        // field of a large answer once more.
+        serde_json::to_vec(&response).unwrap_or_else(|_| b"{}".to_vec())
+    };
+    let mut out = Response::new(Body::from(body));
     *out.status_mut() = status;
     let headers = out.headers_mut();
     headers.insert(

@@ -6,9 +6,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::extensions::apollo_persisted_queries::{
-    ApolloPersistedQueries, LruCacheStorage,
-};
+use async_graphql::extensions::apollo_persisted_queries::LruCacheStorage;
 use async_graphql::http::GraphiQLSource;
 use async_graphql::{EmptyMutation, SDLExportOptions, Schema};
 use async_graphql_axum::GraphQLResponse;
@@ -28,6 +26,7 @@ use crate::telemetry::metrics::Metrics;
 mod billing;
 mod enums;
 mod error;
+mod hooks;
 mod http;
 mod ids;
 mod inbox;
@@ -115,18 +114,15 @@ pub fn build_schema_with(
         // comes first in lookups, so an authenticated request's Access wins.
         .data(default_access)
         .data(metrics.clone())
-        .extension(metrics::GraphqlMetrics(metrics))
-        .extension(ApolloPersistedQueries::new(LruCacheStorage::new(
-            limits.apq_cache_size.max(1),
-        )))
-        .extension(error::ErrorCodes)
-        .extension(http::HttpMethodCheck)
+        .extension(hooks::RequestHooks {
+            metrics,
+            persisted: LruCacheStorage::new(limits.apq_cache_size.max(1)),
+            introspection: limits.introspection,
+        })
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity);
     if !limits.introspection {
-        builder = builder
-            .disable_introspection()
-            .extension(error::NoIntrospection);
+        builder = builder.disable_introspection();
     }
     builder.finish()
 }
