@@ -722,6 +722,10 @@ async fn a_cdr_subscriber_that_falls_behind_ends_with_subscriber_lagged_and_coun
         let answer = tokio::time::timeout(PUSH_ANSWER, app.post_cdr(&cdr.to_string())).await;
         assert_accepted(&answer.expect("the CDR is answered within 2 s"));
     }
+    // A push is answered at its commit, before the reader publishes it. Every
+    // CDR reaches the mailbox before the client reads, so none is published
+    // after the subscription ended (which would go uncounted).
+    app.wait_for_reader().await;
 
     let mut delivered = Vec::new();
     let error = loop {
