@@ -472,12 +472,13 @@ fn billing_record(bucket: &Bucket) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::store::cdrs::{insert, CdrRow};
-    use crate::store::StoreOptions;
+    use crate::store::testdb::TestDb;
 
-    async fn store_with_cdrs(n: usize) -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("export.db").display());
-        let store = Store::connect(&StoreOptions::new(&url)).await.unwrap();
+    /// A store over the test's own database (SQLite, or PostgreSQL when
+    /// CHARGEGRAPH_TEST_DATABASE_URL names a server) holding `n` CDRs.
+    async fn store_with_cdrs(n: usize) -> (TestDb, Store) {
+        let db = TestDb::create().await;
+        let store = db.store().await;
         for i in 1..=n {
             let row = CdrRow {
                 country_code: "NL".into(),
@@ -491,12 +492,12 @@ mod tests {
             };
             insert(store.db(), row).await.unwrap();
         }
-        (dir, store)
+        (db, store)
     }
 
     #[tokio::test]
     async fn the_cdr_export_streams_page_after_page_in_row_order() {
-        let (_dir, store) = store_with_cdrs(5).await;
+        let (_db, store) = store_with_cdrs(5).await;
         let filter = CdrFilter::default();
 
         let body = cdr_csv(store, filter, 2).await.unwrap();

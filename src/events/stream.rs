@@ -251,7 +251,7 @@ mod tests {
     use super::*;
     use crate::events::{Filter, Kind, Kinds};
     use crate::store::outbox::NewEvent;
-    use crate::store::{Store, StoreOptions};
+    use crate::store::testdb::TestDb;
 
     fn cdr(n: usize) -> NewEvent {
         NewEvent {
@@ -267,9 +267,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_replay_overtaken_by_the_pruner_resets_instead_of_skipping() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("stream.db").display());
-        let store = Store::connect(&StoreOptions::new(&url)).await.unwrap();
+        let db = TestDb::create().await;
+        let store = db.store().await;
         let rows: Vec<NewEvent> = (1..=1200).map(cdr).collect();
         outbox::insert_all(store.db(), rows).await.unwrap();
         let events = Events::start(store.clone());

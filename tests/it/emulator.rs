@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
-use crate::harness::{subscribe_at, TestApp};
+use crate::harness::{subscribe_at, TestApp, TestDb};
 use crate::shutdown::read_log;
 
 pub(crate) const PULL_TOKEN: &str = "pull-token-for-tests";
@@ -661,11 +661,10 @@ async fn the_greenflux_pull_api_refuses_wide_notification_windows_and_shows_only
 
 #[tokio::test]
 async fn serve_demo_shows_emulated_evse_status_changes_on_a_subscription_within_seconds() {
-    let dir = tempfile::tempdir().unwrap();
-    let database_url = format!("sqlite://{}", dir.path().join("demo.db").display());
+    let db = TestDb::create().await;
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_chargegraph"))
         .args(["serve", "--demo"])
-        .env("CHARGEGRAPH_DATABASE_URL", &database_url)
+        .env("CHARGEGRAPH_DATABASE_URL", db.url())
         .env("CHARGEGRAPH_LISTEN", "127.0.0.1:0")
         .env("CHARGEGRAPH_LOG_FORMAT", "json")
         .env("RUST_LOG", "info")
