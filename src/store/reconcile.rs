@@ -219,6 +219,11 @@ pub async fn modules_of(
     db: &impl ConnectionTrait,
     run_pks: Vec<i64>,
 ) -> Result<Vec<reconcile_module::Model>, StoreError> {
+    // Nothing to read; and an empty IN list is rendered as `? = ?`, which
+    // the plans show as a scan of the whole table.
+    if run_pks.is_empty() {
+        return Ok(Vec::new());
+    }
     let rows = reconcile_module::Entity::find()
         .filter(reconcile_module::Column::RunPk.is_in(run_pks))
         .order_by_asc(reconcile_module::Column::Id)

@@ -1002,7 +1002,8 @@ async fn tariffs_filter_by_the_location_naming_them_and_by_validity() {
              early: tariffs(filter: { valid: { from: "2024-05-02T00:00:00Z", to: "2024-05-03T00:00:00Z" } }) {
                 nodes { ocpiId partyId } }
              late: tariffs(filter: { valid: { from: "2024-05-10T00:00:00Z" } }) { nodes { ocpiId partyId } }
-             both: tariffs(filter: { locationId: "A", valid: { to: "2024-05-10T00:00:00Z" } }) { totalCount nodes { ocpiId } } }"#,
+             both: tariffs(filter: { locationId: "A", valid: { to: "2024-05-10T00:00:00Z" } }) { totalCount nodes { ocpiId } }
+             unknown: tariffs(filter: { locationId: "C" }) { totalCount nodes { ocpiId } } }"#,
     )
     .await;
 
@@ -1024,6 +1025,8 @@ async fn tariffs_filter_by_the_location_naming_them_and_by_validity() {
         got["both"],
         json!({ "totalCount": 1, "nodes": [{ "ocpiId": "T1" }] })
     );
+    // No location C: it names no tariff, so none is listed.
+    assert_eq!(got["unknown"], json!({ "totalCount": 0, "nodes": [] }));
 }
 
 async fn scoped(schema: &AppSchema, query: &str) -> Value {

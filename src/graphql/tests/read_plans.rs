@@ -168,6 +168,11 @@ const CASES: &[(&str, Kind, &str)] = &[
         Filter,
         r#"{ sessions(filter: {evseUid: "BE-BEC-E041503001"}) { nodes { timeline { totalCount nodes { method } } chargingPeriods { startDateTime } cdr { id } evse { id } location { id } } } }"#,
     ),
+    (
+        "a session's timeline with ignored pushes",
+        Filter,
+        r#"{ sessions(filter: {evseUid: "BE-BEC-E041503001"}) { nodes { timeline(includeIgnored: true) { totalCount nodes { method } } } } }"#,
+    ),
     // CDRs.
     (
         "CDRs by party",
@@ -230,6 +235,33 @@ const CASES: &[(&str, Kind, &str)] = &[
         Filter,
         r#"{ tariffs(filter: {currency: "EUR"}) { totalCount nodes { id } } }"#,
     ),
+    // Deleted ones included, so that the deleted_at index cannot serve.
+    (
+        "tariffs by location id",
+        Filter,
+        r#"{ tariffs(filter: {locationId: "loc1", includeDeleted: true}) { totalCount nodes { id } } }"#,
+    ),
+    (
+        "tariffs valid in a range",
+        Filter,
+        r#"{ tariffs(filter: {valid: {from: "2024-05-01T00:00:00Z", to: "2024-05-02T00:00:00Z"}, includeDeleted: true}) { totalCount nodes { id } } }"#,
+    ),
+    // Billing: the range is always given; its filter is the CDRs' own.
+    (
+        "billing over a range",
+        Filter,
+        r#"{ billing(from: "2024-05-01T00:00:00Z", to: "2024-06-01T00:00:00Z") { buckets { cdrCount } } }"#,
+    ),
+    (
+        "billing of a location by month, location, EVSE and tariff",
+        Filter,
+        r#"{ billing(from: "2024-05-01T00:00:00Z", to: "2024-06-01T00:00:00Z", groupBy: [MONTH, LOCATION, EVSE, TARIFF], timeZone: "Europe/Amsterdam", filter: {locationId: "LOC9"}) { buckets { cdrCount location { id } } } }"#,
+    ),
+    (
+        "billing of a party by day",
+        Filter,
+        r#"{ billing(from: "2024-05-01T00:00:00Z", to: "2024-06-01T00:00:00Z", groupBy: [DAY, PARTY], filter: {partyId: "GFX", currency: "EUR"}) { buckets { cdrCount } } }"#,
+    ),
     // Notifications.
     (
         "notifications by party",
@@ -266,6 +298,22 @@ const CASES: &[(&str, Kind, &str)] = &[
         Filter,
         r#"{ notifications(filter: {created: {from: "2024-05-01T00:00:00Z", to: "2024-05-02T00:00:00Z"}}) { totalCount nodes { id } } }"#,
     ),
+    // Reconciliation runs, newest first, with their modules.
+    (
+        "reconciliation runs",
+        Sort,
+        r#"{ reconciliationRuns { totalCount nodes { runId modules { module } } } }"#,
+    ),
+    (
+        "reconciliation runs of a CPO",
+        Filter,
+        r#"{ reconciliationRuns(filter: {cpo: "greenflux"}) { totalCount nodes { runId modules { module } } } }"#,
+    ),
+    (
+        "reconciliation runs by trigger",
+        Filter,
+        r#"{ reconciliationRuns(filter: {trigger: [HEAL, MANUAL]}) { totalCount nodes { runId } } }"#,
+    ),
     // The inbox.
     (
         "inbox by outcome",
@@ -292,10 +340,13 @@ const TABLES: &[&str] = &[
     "tariff",
     "notification",
     "inbox",
+    "reconcile_run",
+    "reconcile_module",
 ];
 
 /// A location with an EVSE, a connector, a status change, a session with a
-/// period and a timeline entry, a CDR with a tariff, and a notification.
+/// period and a timeline entry, a CDR with a tariff, a notification and a
+/// reconciliation run.
 async fn seed_all(store: &Store) {
     let location_pk = seed::location(store, "LOC1", "Amsterdam").await;
     let evse_pk = seed::evse(store, location_pk, "BE-BEC-E041503001", "CHARGING").await;
@@ -307,11 +358,35 @@ async fn seed_all(store: &Store) {
     seed::session_event(store, session_pk, "PUT", "ACTIVE", None, true).await;
     seed::cdr(store, Some(location_pk)).await;
     seed::notification(store).await;
+    seed_run(store).await;
     store
         .db()
         .execute_unprepared(
             "UPDATE cdr SET tariff_ids = '[\"T1\"]', evse_uid = 'BE-BEC-E041503001'",
         )
+        .await
+        .unwrap();
+}
+
+/// A finished scheduled run of the CPO `greenflux` that pulled locations.
+async fn seed_run(store: &Store) {
+    use crate::store::reconcile::{finish_run, start_run, ModuleRow, NewRun};
+    let run = NewRun {
+        cpo: "greenflux".into(),
+        trigger: "scheduled".into(),
+        party: Some(crate::domain::Party::new("NL", "GFX")),
+        started_at: seed::at(3, 0, 0),
+        window_from: None,
+        window_to: Some(seed::at(3, 0, 0)),
+    };
+    let run_pk = start_run(store, &run).await.unwrap();
+    let module = ModuleRow {
+        module: "locations".into(),
+        fetched: 1,
+        unchanged: 1,
+        ..ModuleRow::default()
+    };
+    finish_run(store, run_pk, seed::at(3, 0, 5), None, &[module])
         .await
         .unwrap();
 }
