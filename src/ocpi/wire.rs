@@ -6,7 +6,11 @@
 //! and noted as warnings; a value that cannot be read as its type is an error
 //! that refuses the object (OCPI 2001). Field names of both versions are read,
 //! so GreenFlux's 2.1.1-shaped pushes and strict 2.2.1 peers land in the same
-//! structs. Unknown fields are not modelled here: the raw body is kept beside.
+//! structs. The spec fields nothing here stores (opening times, images,
+//! energy mix, sub-costs, ...) are still checked for type, nested objects and
+//! open enums included, so a wrongly typed field is refused whether or not it
+//! is modelled (DESIGN.md: "the type of every field that is present").
+//! Unknown fields are not checked: the raw body, kept beside, holds them.
 
 use std::fmt;
 
@@ -190,6 +194,36 @@ pub const DAYS_OF_WEEK: &[&str] = &[
     "SATURDAY",
     "SUNDAY",
 ];
+
+/// ParkingRestriction values, an EVSE's `parking_restrictions`.
+pub const PARKING_RESTRICTIONS: &[&str] =
+    &["EV_ONLY", "PLUGGED", "DISABLED", "CUSTOMERS", "MOTORCYCLES"];
+
+/// ImageCategory values, an Image's `category`.
+pub const IMAGE_CATEGORIES: &[&str] = &[
+    "CHARGER", "ENTRANCE", "LOCATION", "NETWORK", "OPERATOR", "OTHER", "OWNER",
+];
+
+/// EnergySourceCategory values, an EnergySource's `source`.
+pub const ENERGY_SOURCE_CATEGORIES: &[&str] = &[
+    "NUCLEAR",
+    "GENERAL_FOSSIL",
+    "COAL",
+    "GAS",
+    "GENERAL_GREEN",
+    "SOLAR",
+    "WIND",
+    "WATER",
+];
+
+/// EnvironmentalImpactCategory values: 2.2.1 `category`, 2.1.1 `source`.
+pub const ENVIRONMENTAL_IMPACT_CATEGORIES: &[&str] = &["NUCLEAR_WASTE", "CARBON_DIOXIDE"];
+
+/// TokenType values of 2.2.1, a superset of 2.1.1's (OTHER, RFID).
+pub const TOKEN_TYPES: &[&str] = &["AD_HOC_USER", "APP_USER", "OTHER", "RFID"];
+
+/// ReservationRestrictionType values, a 2.2.1 tariff restriction's `reservation`.
+pub const RESERVATION_RESTRICTION_TYPES: &[&str] = &["RESERVATION", "RESERVATION_EXPIRES"];
 
 /// CiString(36), the limit on most OCPI ids; over it is a warning, never a cut.
 const ID_MAX: usize = 36;
@@ -599,7 +633,7 @@ const LOCATION_REQUIRED: &[&[&str]] = &[
 fn location(o: &Obj, r: &mut Report) -> Location {
     o.require_all(LOCATION_REQUIRED, r);
     let coordinates = coordinates(o, r);
-    Location {
+    let location = Location {
         id: o.id("id", ID_MAX, r),
         country_code: o.code_text("country_code", 2, r),
         party_id: o.code_text("party_id", 3, r),
@@ -621,7 +655,23 @@ fn location(o: &Obj, r: &mut Report) -> Location {
             .objects("evses", r)
             .map(|list| list.iter().map(|e| evse(e, r)).collect()),
         last_updated: o.time("last_updated", r),
+    };
+    location_unstored(o, r);
+    location
+}
+
+/// The Location's spec fields kept only in the raw JSON, checked for type.
+fn location_unstored(o: &Obj, r: &mut Report) {
+    o.each("publish_allowed_to", publisher, r);
+    o.each("related_locations", additional_geo_location, r);
+    o.each("directions", display_text, r);
+    for key in ["operator", "suboperator", "owner"] {
+        o.nested(key, business_details, r);
     }
+    o.nested("opening_times", hours, r);
+    o.flag("charging_when_closed", r);
+    o.each("images", image, r);
+    o.nested("energy_mix", energy_mix, r);
 }
 
 /// 2.2.1 `parking_type` when sent, else 2.1.1 `type`, each checked against its own enum.
@@ -643,10 +693,13 @@ struct Coordinates {
 }
 
 fn coordinates(o: &Obj, r: &mut Report) -> Coordinates {
-    let Some(c) = o.object("coordinates", r) else {
-        return Coordinates::default();
-    };
-    let c = c.whole();
+    o.object("coordinates", r)
+        .map(|c| geo_location(&c.whole(), r))
+        .unwrap_or_default()
+}
+
+/// A GeoLocation, or the point of an AdditionalGeoLocation.
+fn geo_location(c: &Obj, r: &mut Report) -> Coordinates {
     c.require_all(&[&["latitude"], &["longitude"]], r);
     let latitude = c.text("latitude", r);
     let longitude = c.text("longitude", r);
@@ -707,7 +760,7 @@ fn evse(o: &Obj, r: &mut Report) -> Evse {
     {
         r.warn(o.at("connectors"), "an EVSE needs at least one connector");
     }
-    Evse {
+    let evse = Evse {
         uid: o.id("uid", ID_MAX, r),
         evse_id: o.text("evse_id", r),
         status: o.code("status", EVSE_STATUSES, r),
@@ -716,7 +769,18 @@ fn evse(o: &Obj, r: &mut Report) -> Evse {
         physical_reference: o.text("physical_reference", r),
         connectors,
         last_updated: o.time("last_updated", r),
-    }
+    };
+    evse_unstored(o, r);
+    evse
+}
+
+/// The EVSE's spec fields kept only in the raw JSON, checked for type.
+fn evse_unstored(o: &Obj, r: &mut Report) {
+    o.each("status_schedule", status_schedule, r);
+    coordinates(o, r);
+    o.each("directions", display_text, r);
+    o.codes("parking_restrictions", PARKING_RESTRICTIONS, r);
+    o.each("images", image, r);
 }
 
 /// Spellings: 2.2.1 first, then 2.1.1.
@@ -735,7 +799,7 @@ const CONNECTOR_REQUIRED: &[&[&str]] = &[
 
 fn connector(o: &Obj, r: &mut Report) -> Connector {
     o.require_all(CONNECTOR_REQUIRED, r);
-    Connector {
+    let connector = Connector {
         id: o.id("id", ID_MAX, r),
         standard: o.code("standard", CONNECTOR_TYPES, r),
         format: o.code("format", CONNECTOR_FORMATS, r),
@@ -745,7 +809,10 @@ fn connector(o: &Obj, r: &mut Report) -> Connector {
         max_electric_power: o.int("max_electric_power", r),
         tariff_ids: connector_tariffs(o, r),
         last_updated: o.time("last_updated", r),
-    }
+    };
+    // Kept only in the raw JSON.
+    o.text("terms_and_conditions", r);
+    connector
 }
 
 /// 2.2.1 `tariff_ids`, else the single 2.1.1 `tariff_id`.
@@ -782,6 +849,8 @@ fn session(o: &Obj, r: &mut Report) -> Session {
     }
     .or_snapshot(snapshot.as_ref(), &o.at("location"), r);
     let (total_cost, total_cost_incl_vat) = cost(o, "total_cost", r);
+    // Kept only in the raw JSON.
+    o.id("authorization_reference", ID_MAX, r);
     Session {
         id: o.id("id", ID_MAX, r),
         country_code: o.code_text("country_code", 2, r),
@@ -830,6 +899,7 @@ fn cdr(o: &Obj, r: &mut Report) -> Cdr {
     let place = cdr_location(o, r).or_snapshot(snapshot.as_ref(), &o.at("location"), r);
     let (total_cost, price_incl_vat) = cost(o, "total_cost", r);
     let extra_incl_vat = o.amount("total_cost_incl_vat", r);
+    cdr_unstored(o, r);
     Cdr {
         id: o.id("id", CDR_ID_MAX, r),
         country_code: o.code_text("country_code", 2, r),
@@ -858,18 +928,65 @@ fn cdr(o: &Obj, r: &mut Report) -> Cdr {
     }
 }
 
-/// The 2.2.1 CdrLocation's ids; its other fields repeat the master Location.
+/// The CDR's costs besides `total_cost`: Price objects (2.2.1), or bare
+/// numbers as a 2.1.1-minded peer would send them.
+const CDR_COSTS: &[&str] = &[
+    "total_fixed_cost",
+    "total_energy_cost",
+    "total_time_cost",
+    "total_parking_cost",
+    "total_reservation_cost",
+];
+
+/// The CDR's spec fields kept only in the raw JSON, checked for type.
+fn cdr_unstored(o: &Obj, r: &mut Report) {
+    o.id("authorization_reference", ID_MAX, r);
+    o.text("meter_id", r);
+    o.nested("signed_data", signed_data, r);
+    for key in CDR_COSTS {
+        cost(o, key, r);
+    }
+    o.text("remark", r);
+    o.id("invoice_reference_id", CDR_ID_MAX, r);
+    o.flag("home_charging_compensation", r);
+}
+
+const CDR_LOCATION_REQUIRED: &[&[&str]] = &[
+    &["id"],
+    &["address"],
+    &["city"],
+    &["country"],
+    &["coordinates"],
+    &["evse_uid"],
+    &["evse_id"],
+    &["connector_id"],
+    &["connector_standard"],
+    &["connector_format"],
+    &["connector_power_type"],
+];
+
+/// The 2.2.1 CdrLocation's ids; its other fields repeat the master Location,
+/// so they are only checked.
 fn cdr_location(o: &Obj, r: &mut Report) -> Place {
     let Some(l) = o.object("cdr_location", r) else {
         return Place::default();
     };
     let l = l.whole();
-    l.require_all(&[&["id"], &["evse_uid"], &["connector_id"]], r);
-    Place {
+    l.require_all(CDR_LOCATION_REQUIRED, r);
+    let place = Place {
         location_id: l.id("id", ID_MAX, r),
         evse_uid: l.id("evse_uid", ID_MAX, r),
         connector_id: l.id("connector_id", ID_MAX, r),
+    };
+    for key in ["name", "address", "city", "postal_code", "state", "evse_id"] {
+        l.text(key, r);
     }
+    l.code_text("country", 3, r);
+    coordinates(&l, r);
+    l.code("connector_standard", CONNECTOR_TYPES, r);
+    l.code("connector_format", CONNECTOR_FORMATS, r);
+    l.code("connector_power_type", POWER_TYPES, r);
+    place
 }
 
 /// Validates the embedded tariffs and keeps their ids.
@@ -897,6 +1014,11 @@ fn token_ref(o: &Obj, r: &mut Report) -> TokenRef {
     let token = o.object("cdr_token", r).map(Obj::whole);
     if let Some(t) = &token {
         t.require_all(&[&["uid"], &["type"], &["contract_id"]], r);
+        // Kept only in the raw JSON. A missing country_code/party_id is not
+        // warned about: the 2.2.1 examples themselves leave them out.
+        t.code_text("country_code", 2, r);
+        t.code_text("party_id", 3, r);
+        t.code("type", TOKEN_TYPES, r);
     }
     let uid = token.as_ref().and_then(|t| t.id("uid", ID_MAX, r));
     let contract_id = token.as_ref().and_then(|t| t.text("contract_id", r));
@@ -960,8 +1082,14 @@ fn cost(o: &Obj, key: &str, r: &mut Report) -> (Option<Micros>, Option<Micros>) 
     let Some((path, v)) = o.get(key, r) else {
         return (None, None);
     };
-    let Value::Object(map) = v else {
-        return (to_amount(&path, v, r), None);
+    let map = match v {
+        Value::Object(map) => map,
+        Value::Array(_) | Value::Bool(_) => {
+            let message = format!("expected a number or a Price object, found {}", kind(v));
+            r.error(path, message);
+            return (None, None);
+        }
+        _ => return (to_amount(&path, v, r), None),
     };
     let price = Obj::new(map, path, Mode::Whole);
     price.require_all(&[&["excl_vat"]], r);
@@ -1027,7 +1155,7 @@ fn tariff(o: &Obj, r: &mut Report) -> Tariff {
     for element in o.objects("elements", r).unwrap_or_default() {
         tariff_element(&element.whole(), r);
     }
-    Tariff {
+    let tariff = Tariff {
         id: o.id("id", ID_MAX, r),
         country_code: o.code_text("country_code", 2, r),
         party_id: o.code_text("party_id", 3, r),
@@ -1036,7 +1164,18 @@ fn tariff(o: &Obj, r: &mut Report) -> Tariff {
         last_updated: o.time("last_updated", r),
         start_date_time: o.time("start_date_time", r),
         end_date_time: o.time("end_date_time", r),
-    }
+    };
+    tariff_unstored(o, r);
+    tariff
+}
+
+/// The Tariff's spec fields kept only in the raw JSON, checked for type.
+fn tariff_unstored(o: &Obj, r: &mut Report) {
+    o.each("tariff_alt_text", display_text, r);
+    o.text("tariff_alt_url", r);
+    cost(o, "min_price", r);
+    cost(o, "max_price", r);
+    o.nested("energy_mix", energy_mix, r);
 }
 
 /// Checks an element's price components and restrictions for readable values.
@@ -1073,6 +1212,115 @@ fn tariff_restrictions(o: &Obj, r: &mut Report) {
         o.int(key, r);
     }
     o.codes("day_of_week", DAYS_OF_WEEK, r);
+    o.code("reservation", RESERVATION_RESTRICTION_TYPES, r);
+}
+
+// The spec's nested classes that nothing stores: checked for type only, each
+// read whole (a PATCH replaces a nested object, it does not merge into it).
+
+/// A 2.2.1 PublisherTokenType (`publish_allowed_to`); every field is optional.
+fn publisher(o: &Obj, r: &mut Report) {
+    o.id("uid", ID_MAX, r);
+    o.code("type", TOKEN_TYPES, r);
+    o.text("visual_number", r);
+    o.text("issuer", r);
+    o.id("group_id", ID_MAX, r);
+}
+
+fn additional_geo_location(o: &Obj, r: &mut Report) {
+    geo_location(o, r);
+    o.nested("name", display_text, r);
+}
+
+fn display_text(o: &Obj, r: &mut Report) {
+    o.require_all(&[&["language"], &["text"]], r);
+    o.text("language", r);
+    o.text("text", r);
+}
+
+fn business_details(o: &Obj, r: &mut Report) {
+    o.require_all(&[&["name"]], r);
+    o.text("name", r);
+    o.text("website", r);
+    o.nested("logo", image, r);
+}
+
+fn image(o: &Obj, r: &mut Report) {
+    o.require_all(&[&["url"], &["category"], &["type"]], r);
+    o.text("url", r);
+    o.text("thumbnail", r);
+    o.code("category", IMAGE_CATEGORIES, r);
+    o.text("type", r);
+    o.int("width", r);
+    o.int("height", r);
+}
+
+/// Opening times. `twentyfourseven` is not required: in 2.1.1 it is one
+/// choice beside `regular_hours`.
+fn hours(o: &Obj, r: &mut Report) {
+    o.flag("twentyfourseven", r);
+    o.each("regular_hours", regular_hours, r);
+    o.each("exceptional_openings", exceptional_period, r);
+    o.each("exceptional_closings", exceptional_period, r);
+}
+
+fn regular_hours(o: &Obj, r: &mut Report) {
+    o.require_all(&[&["weekday"], &["period_begin"], &["period_end"]], r);
+    o.int("weekday", r);
+    o.text("period_begin", r);
+    o.text("period_end", r);
+}
+
+fn exceptional_period(o: &Obj, r: &mut Report) {
+    o.require_all(&[&["period_begin"], &["period_end"]], r);
+    o.time("period_begin", r);
+    o.time("period_end", r);
+}
+
+fn energy_mix(o: &Obj, r: &mut Report) {
+    o.require_all(&[&["is_green_energy"]], r);
+    o.flag("is_green_energy", r);
+    o.each("energy_sources", energy_source, r);
+    o.each("environ_impact", environmental_impact, r);
+    o.text("supplier_name", r);
+    o.text("energy_product_name", r);
+}
+
+fn energy_source(o: &Obj, r: &mut Report) {
+    o.require_all(&[&["source"], &["percentage"]], r);
+    o.code("source", ENERGY_SOURCE_CATEGORIES, r);
+    o.amount("percentage", r);
+}
+
+/// 2.2.1 names the category `category`, 2.1.1 `source`; either is checked.
+fn environmental_impact(o: &Obj, r: &mut Report) {
+    o.require_all(&[&["category", "source"], &["amount"]], r);
+    o.code("category", ENVIRONMENTAL_IMPACT_CATEGORIES, r);
+    o.code("source", ENVIRONMENTAL_IMPACT_CATEGORIES, r);
+    o.amount("amount", r);
+}
+
+fn status_schedule(o: &Obj, r: &mut Report) {
+    o.require_all(&[&["period_begin"], &["status"]], r);
+    o.time("period_begin", r);
+    o.time("period_end", r);
+    o.code("status", EVSE_STATUSES, r);
+}
+
+fn signed_data(o: &Obj, r: &mut Report) {
+    o.require_all(&[&["encoding_method"], &["signed_values"]], r);
+    o.text("encoding_method", r);
+    o.int("encoding_method_version", r);
+    o.text("public_key", r);
+    o.each("signed_values", signed_value, r);
+    o.text("url", r);
+}
+
+fn signed_value(o: &Obj, r: &mut Report) {
+    o.require_all(&[&["nature"], &["plain_data"], &["signed_data"]], r);
+    for key in ["nature", "plain_data", "signed_data"] {
+        o.text(key, r);
+    }
 }
 
 fn notification(o: &Obj, r: &mut Report) -> Notification {
@@ -1313,6 +1561,20 @@ impl<'a> Obj<'a> {
             }
         }
         Some(objects)
+    }
+
+    /// Checks the object under `key` with `check`, read whole.
+    fn nested(&self, key: &str, check: fn(&Obj, &mut Report), r: &mut Report) {
+        if let Some(o) = self.object(key, r) {
+            check(&o.whole(), r);
+        }
+    }
+
+    /// Checks each object of the list under `key` with `check`, read whole.
+    fn each(&self, key: &str, check: fn(&Obj, &mut Report), r: &mut Report) {
+        for o in self.objects(key, r).unwrap_or_default() {
+            check(&o.whole(), r);
+        }
     }
 
     fn texts(&self, key: &str, r: &mut Report) -> Option<Vec<String>> {
@@ -2561,5 +2823,109 @@ mod tests {
             message: "\"abc\" is not a number".into(),
         };
         assert_eq!(p.to_string(), "$.kwh: \"abc\" is not a number");
+    }
+
+    // Spec fields kept only in the raw JSON are still checked for type.
+
+    fn error_paths(report: &Report) -> Vec<&str> {
+        paths(&report.errors)
+    }
+
+    #[test]
+    fn unstored_location_fields_are_checked_for_type() {
+        let body = json!({
+            "charging_when_closed": "sometimes",
+            "opening_times": {
+                "twentyfourseven": false,
+                "regular_hours": [{ "weekday": "Monday", "period_begin": "08:00", "period_end": "18:00" }],
+                "exceptional_closings": [{ "period_begin": "2024-12-25T00:00:00Z", "period_end": "soon" }]
+            },
+            "images": [{ "url": "https://x/y.png", "category": "SELFIE", "type": "png", "width": "wide" }],
+            "energy_mix": { "is_green_energy": "true",
+                "energy_sources": [{ "source": "PEAT", "percentage": 35.5 }] },
+            "operator": { "name": ["GreenFlux"] },
+            "directions": [{ "language": "en" }]
+        });
+        let (_, report) = parse_value(body, parse_location, Mode::Patch);
+
+        assert_eq!(
+            error_paths(&report),
+            [
+                "$.operator.name",
+                "$.opening_times.regular_hours[0].weekday",
+                "$.opening_times.exceptional_closings[0].period_end",
+                "$.charging_when_closed",
+                "$.images[0].width",
+            ]
+        );
+        assert!(warned(&report, "$.images[0].category", "SELFIE"));
+        assert!(warned(
+            &report,
+            "$.energy_mix.energy_sources[0].source",
+            "PEAT"
+        ));
+        assert!(warned(
+            &report,
+            "$.energy_mix.is_green_energy",
+            "boolean sent as a string"
+        ));
+        assert!(warned(&report, "$.directions[0].text", "required"));
+    }
+
+    #[test]
+    fn unstored_evse_fields_are_checked_for_type() {
+        let body = json!({
+            "status_schedule": [{ "period_begin": "tomorrow", "status": "RESERVED" }],
+            "parking_restrictions": ["EV_ONLY", "TRUCKS"],
+            "coordinates": { "latitude": { "deg": 51 }, "longitude": "3.72" }
+        });
+        let (_, report) = parse_value(body, parse_evse, Mode::Patch);
+
+        assert_eq!(
+            error_paths(&report),
+            [
+                "$.status_schedule[0].period_begin",
+                "$.coordinates.latitude"
+            ]
+        );
+        assert!(warned(&report, "$.parking_restrictions[1]", "TRUCKS"));
+    }
+
+    #[test]
+    fn unstored_cdr_and_tariff_fields_are_checked_for_type() {
+        let cdr = json!({
+            "total_energy_cost": { "excl_vat": "lots" },
+            "total_fixed_cost": true,
+            "total_time_cost": 1.5,
+            "signed_data": "signed",
+            "home_charging_compensation": "no"
+        });
+        let (_, report) = parse_value(cdr, parse_cdr, Mode::Patch);
+        assert_eq!(
+            error_paths(&report),
+            [
+                "$.signed_data",
+                "$.total_fixed_cost",
+                "$.total_energy_cost.excl_vat",
+                "$.home_charging_compensation",
+            ]
+        );
+
+        let tariff = json!({
+            "min_price": [],
+            "max_price": { "excl_vat": 9.5, "incl_vat": 11.5 },
+            "tariff_alt_url": { "en": "https://x" },
+            "elements": [{
+                "price_components": [{ "type": "FLAT", "price": 1, "step_size": 1 }],
+                "restrictions": { "reservation": "ALWAYS" }
+            }]
+        });
+        let (_, report) = parse_value(tariff, parse_tariff, Mode::Patch);
+        assert_eq!(error_paths(&report), ["$.tariff_alt_url", "$.min_price"]);
+        assert!(warned(
+            &report,
+            "$.elements[0].restrictions.reservation",
+            "ALWAYS"
+        ));
     }
 }
