@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
 
 use crate::domain::period::{self, Granularity, Period, PeriodError};
-use crate::domain::Micros;
+use crate::domain::{Micros, Money};
 use crate::store::billing::{self as store, BillingRow, Grouping, TotalsQuery};
 use crate::store::read::CdrFilter;
 use crate::store::StoreError;
@@ -147,9 +147,9 @@ pub struct Bucket {
     /// Parking time in hours.
     pub parking_time: Micros,
     /// Cost excluding VAT.
-    pub cost: Micros,
+    pub cost: Money,
     /// Cost including VAT, when every CDR of the bucket has it.
-    pub cost_incl_vat: Option<Micros>,
+    pub cost_incl_vat: Option<Money>,
 }
 
 /// The request checked: its periods and group keys.
@@ -216,8 +216,8 @@ impl Plan {
             energy: Micros(row.energy),
             time: Micros(row.time),
             parking_time: Micros(row.parking_time),
-            cost: Micros(row.cost),
-            cost_incl_vat: row.cost_incl_vat.map(Micros),
+            cost: Money(Micros(row.cost)),
+            cost_incl_vat: Money::of(row.cost_incl_vat),
         }
     }
 }

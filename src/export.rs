@@ -6,7 +6,8 @@
 //! `sessionId`, `currency`, `credit`; for billing also `timeZone` and
 //! `groupBy=MONTH,LOCATION`), read only the caller's parties (the `Access`
 //! that `auth::export_access` puts in the request), and answer a header row
-//! and one row per CDR or bucket: exact decimals, UTC instants as
+//! and one row per CDR or bucket: exact energy and time, money to at most
+//! four decimals (`domain::Money`), UTC instants as
 //! `YYYY-MM-DDTHH:MM:SS[.sss]Z`, quoting by the `csv` crate. The CDR export
 //! is streamed page by page (keyset on the row id), never held whole; the
 //! billing report is one bounded statement, streamed out in chunks. Mount
@@ -24,7 +25,7 @@ use futures::stream::{self, Stream, StreamExt};
 use serde_json::json;
 
 use crate::billing::{self, BillingError, BillingRequest, Bucket, GroupBy};
-use crate::domain::{time, Access, Micros, Timestamp};
+use crate::domain::{time, Access, Micros, Money, Timestamp};
 use crate::store::read::{self, CdrFilter, Key, Position, Scope, TimeRange, Window};
 use crate::store::{Store, StoreError};
 
@@ -406,8 +407,14 @@ fn instant(at: Option<chrono::DateTime<chrono::Utc>>) -> String {
         .unwrap_or_default()
 }
 
+/// Energy or time: every stored decimal.
 fn amount(micros: Option<i64>) -> String {
     micros.map(|m| Micros(m).to_string()).unwrap_or_default()
+}
+
+/// Money: at most four decimals (see `domain::Money`).
+fn money(amount: Option<Money>) -> String {
+    amount.map(|m| m.to_string()).unwrap_or_default()
 }
 
 fn text(value: &Option<String>) -> String {
@@ -433,8 +440,8 @@ fn cdr_record(row: &cdr::Model) -> Vec<String> {
         amount(row.total_energy_micro),
         amount(row.total_time_micro),
         amount(row.total_parking_time_micro),
-        amount(row.total_cost_micro),
-        amount(row.total_cost_incl_vat_micro),
+        money(Money::of(row.total_cost_micro)),
+        money(Money::of(row.total_cost_incl_vat_micro)),
         tariff_ids.join(";"),
         row.credit.to_string(),
         text(&row.credit_reference_id),
@@ -464,7 +471,7 @@ fn billing_record(bucket: &Bucket) -> Vec<String> {
         bucket.time.to_string(),
         bucket.parking_time.to_string(),
         bucket.cost.to_string(),
-        amount(bucket.cost_incl_vat.map(|m| m.0)),
+        money(bucket.cost_incl_vat),
     ]
 }
 

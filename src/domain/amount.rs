@@ -9,6 +9,9 @@ use serde_json::{Number, Value};
 /// Decimal places held by [`Micros`].
 const SCALE: u32 = 6;
 
+/// Decimal places money is presented with (DESIGN.md: "money presented to at most 4").
+pub const MONEY_DECIMALS: u32 = 4;
+
 /// Micro-units per whole unit.
 const UNIT: i128 = 1_000_000;
 
@@ -86,15 +89,42 @@ impl Micros {
         Decimal::new(self.0, SCALE).normalize()
     }
 
-    /// The value rounded half away from zero to `dp` decimals, for presentation.
+    /// The value rounded half away from zero to `dp` decimals, for
+    /// presentation, with trailing zeros removed.
     pub fn round_dp(self, dp: u32) -> Decimal {
         self.to_decimal()
             .round_dp_with_strategy(dp, RoundingStrategy::MidpointAwayFromZero)
+            .normalize()
     }
 
     /// Adds two amounts, or `None` on overflow.
     pub fn checked_add(self, other: Micros) -> Option<Micros> {
         self.0.checked_add(other.0).map(Micros)
+    }
+}
+
+/// A money amount (a cost or a price). It is stored exactly, in micro-units
+/// like every [`Micros`], and presented rounded half away from zero to
+/// [`MONEY_DECIMALS`]: the one place where money is told apart from energy
+/// and time, which are presented with all six decimals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Money(pub Micros);
+
+impl Money {
+    /// Money from an optional micro-unit column.
+    pub fn of(micros: Option<i64>) -> Option<Money> {
+        micros.map(|m| Money(Micros(m)))
+    }
+
+    /// The presented value: at most four decimals, trailing zeros removed.
+    pub fn to_decimal(self) -> Decimal {
+        self.0.round_dp(MONEY_DECIMALS)
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.to_decimal(), f)
     }
 }
 
@@ -368,6 +398,24 @@ mod tests {
         assert_eq!(Micros(1_234_550).round_dp(4).to_string(), "1.2346");
         assert_eq!(Micros(-1_234_550).round_dp(4).to_string(), "-1.2346");
         assert_eq!(Micros(2_000_000).round_dp(4).to_string(), "2");
+        assert_eq!(Micros(1_000_049).round_dp(4).to_string(), "1");
+    }
+
+    #[test]
+    fn money_is_presented_to_four_decimals_half_away_from_zero() {
+        let shown = |m: i64| Money(Micros(m)).to_string();
+        assert_eq!(shown(1_234_567), "1.2346");
+        assert_eq!(shown(-1_234_567), "-1.2346");
+        // A tie goes away from zero, not to the even digit.
+        assert_eq!(shown(1_234_450), "1.2345");
+        assert_eq!(shown(-1_234_450), "-1.2345");
+        assert_eq!(shown(1_234_449), "1.2344");
+        assert_eq!(shown(50), "0.0001");
+        assert_eq!(shown(-49), "0");
+        assert_eq!(shown(10_123_400), "10.1234");
+        assert_eq!(shown(4_000_000), "4");
+        assert_eq!(Money::of(None), None);
+        assert_eq!(Money::of(Some(3_333_333)).unwrap().to_string(), "3.3333");
     }
 
     #[test]

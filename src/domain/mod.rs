@@ -8,6 +8,6 @@ pub mod period;
 pub mod time;
 
 pub use access::Access;
-pub use amount::Micros;
+pub use amount::{Micros, Money};
 pub use party::Party;
 pub use time::Timestamp;

@@ -7,7 +7,7 @@ use async_graphql::{Context, Enum, Object, Result, SimpleObject};
 use super::error::{bad_user_input, internal};
 use super::loaders::TariffsByRef;
 use super::query::CdrsFilter;
-use super::scalars::{DateTime, Decimal};
+use super::scalars::{DateTime, Decimal, Money};
 use super::types::{load_location, store, Location, Tariff};
 use crate::billing::{self, BillingError, BillingRequest, Bucket, GroupBy};
 use crate::store::read::TariffRef;
@@ -209,11 +209,11 @@ impl BillingBucket {
         Decimal(self.0.parking_time)
     }
     /// Cost excluding VAT.
-    async fn total_cost(&self) -> Decimal {
-        Decimal(self.0.cost)
+    async fn total_cost(&self) -> Money {
+        Money(self.0.cost)
     }
     /// Cost including VAT; null unless every CDR of the bucket has it.
-    async fn total_cost_incl_vat(&self) -> Option<Decimal> {
-        self.0.cost_incl_vat.map(Decimal)
+    async fn total_cost_incl_vat(&self) -> Option<Money> {
+        self.0.cost_incl_vat.map(Money)
     }
 }

@@ -27,7 +27,7 @@ use super::loaders::{
     StatusHistoryPages, TariffsByRef, TimelineCounts, TimelinePages,
 };
 use super::pagination::{by_id, connection, edges, PageArgs};
-use super::scalars::{datetime, decimal, DateTime, Decimal};
+use super::scalars::{datetime, decimal, money, DateTime, Decimal, Money};
 use crate::domain::{Micros, Timestamp};
 use crate::store::read::{self, CdrFilter, Place, Position, SessionFilter, SessionRef};
 use crate::store::Store;
@@ -745,12 +745,12 @@ impl Session {
         self.0.currency.as_deref()
     }
     /// Cost so far, excluding VAT.
-    async fn total_cost(&self) -> Option<Decimal> {
-        decimal(self.0.total_cost_micro)
+    async fn total_cost(&self) -> Option<Money> {
+        money(self.0.total_cost_micro)
     }
     /// Cost so far, including VAT, when sent.
-    async fn total_cost_incl_vat(&self) -> Option<Decimal> {
-        decimal(self.0.total_cost_incl_vat_micro)
+    async fn total_cost_incl_vat(&self) -> Option<Money> {
+        money(self.0.total_cost_incl_vat_micro)
     }
     /// True until a whole Session (PUT or pull) was received.
     async fn incomplete(&self) -> bool {
@@ -1078,8 +1078,8 @@ impl SessionEvent {
         decimal(self.0.kwh_micro)
     }
     /// The cost excluding VAT the push carried.
-    async fn total_cost(&self) -> Option<Decimal> {
-        decimal(self.0.total_cost_micro)
+    async fn total_cost(&self) -> Option<Money> {
+        money(self.0.total_cost_micro)
     }
     /// False when the push was stale or the session already final.
     async fn applied(&self) -> bool {
@@ -1213,12 +1213,12 @@ impl Cdr {
         self.0.currency.as_deref()
     }
     /// Total cost excluding VAT.
-    async fn total_cost(&self) -> Option<Decimal> {
-        decimal(self.0.total_cost_micro)
+    async fn total_cost(&self) -> Option<Money> {
+        money(self.0.total_cost_micro)
     }
     /// Total cost including VAT, when sent.
-    async fn total_cost_incl_vat(&self) -> Option<Decimal> {
-        decimal(self.0.total_cost_incl_vat_micro)
+    async fn total_cost_incl_vat(&self) -> Option<Money> {
+        money(self.0.total_cost_incl_vat_micro)
     }
     /// Energy in kWh.
     async fn total_energy(&self) -> Option<Decimal> {

@@ -241,7 +241,7 @@ async fn days_in_amsterdam_follow_the_dst_change_and_local_midnight() {
               "totalParkingTime": "0", "totalCost": "100", "totalCostInclVat": "125" },
             { "period": { "label": "2024-04-01", "start": "2024-03-31T22:00:00Z", "end": "2024-04-01T22:00:00Z" },
               "currency": "EUR", "cdrCount": 1, "creditCount": 0, "totalEnergy": "7.777777", "totalTime": "0.5",
-              "totalParkingTime": "0.1", "totalCost": "3.333333", "totalCostInclVat": "4.033333" }
+              "totalParkingTime": "0.1", "totalCost": "3.3333", "totalCostInclVat": "4.0333" }
         ] })
     );
     // In UTC C2 (23:30Z) is still on 03-30 and C3 on 03-31.
@@ -263,7 +263,7 @@ async fn days_in_amsterdam_follow_the_dst_change_and_local_midnight() {
         days,
         [
             ("2024-03-30", "EUR", 4, "12.6234", &json!("15.2743")),
-            ("2024-03-31", "EUR", 2, "4.833333", &Value::Null),
+            ("2024-03-31", "EUR", 2, "4.8333", &Value::Null),
             ("2024-03-31", "SEK", 1, "100", &json!("125")),
         ]
     );
@@ -304,10 +304,12 @@ async fn tariff_sets_count_each_cdr_once_and_link_locations_and_tariffs() {
               "currency": "SEK", "cdrCount": 1, "totalCost": "100" },
             { "period": { "label": "2024-04" }, "partyId": "GFX", "tariffIds": ["T1", "T2"],
               "tariffs": [{ "ocpiId": "T1" }, { "ocpiId": "T2" }], "currency": "EUR", "cdrCount": 1,
-              "totalCost": "3.333333" }
+              "totalCost": "3.3333" }
         ])
     );
-    // C2 + C3: 20.5 + 7.777777 kWh, 10.1234 + 3.333333, 12.2493 + 4.033333.
+    // C2 + C3: 20.5 + 7.777777 kWh, 10.1234 + 3.333333 (13.456733),
+    // 12.2493 + 4.033333 (16.282633): money is summed exactly, then shown
+    // to four decimals.
     assert_eq!(
         got["tariff"]["buckets"][1],
         json!({ "tariffIds": ["T1"], "cdrCount": 3, "totalEnergy": "5", "totalTime": "1",
@@ -316,7 +318,7 @@ async fn tariff_sets_count_each_cdr_once_and_link_locations_and_tariffs() {
     assert_eq!(
         got["tariff"]["buckets"][2],
         json!({ "tariffIds": ["T1", "T2"], "cdrCount": 2, "totalEnergy": "28.277777", "totalTime": "2.5",
-            "totalParkingTime": "0.1", "totalCost": "13.456733", "totalCostInclVat": "16.282633" })
+            "totalParkingTime": "0.1", "totalCost": "13.4567", "totalCostInclVat": "16.2826" })
     );
     // LOC1 was pushed (its name shows); LOC2 and LOC3 are known only from CDRs.
     assert_eq!(
@@ -325,7 +327,7 @@ async fn tariff_sets_count_each_cdr_once_and_link_locations_and_tariffs() {
             { "countryCode": "NL", "partyId": "GFX", "locationId": "LOC1", "location": { "name": "Centraal" },
               "evseUid": null, "currency": "EUR", "cdrCount": 3, "totalCost": "10.1234" },
             { "countryCode": "NL", "partyId": "GFX", "locationId": "LOC2", "location": null,
-              "evseUid": null, "currency": "EUR", "cdrCount": 2, "totalCost": "4.833333" },
+              "evseUid": null, "currency": "EUR", "cdrCount": 2, "totalCost": "4.8333" },
             { "countryCode": "NL", "partyId": "GFX", "locationId": "LOC3", "location": null,
               "evseUid": null, "currency": "EUR", "cdrCount": 1, "totalCost": "2.5" },
             { "countryCode": "NL", "partyId": "GFX", "locationId": "LOC3", "location": null,
@@ -408,7 +410,7 @@ async fn billing_filters_and_refuses_bad_input_with_codes() {
     // Without the credit C6: C1 4 + C2 10.1234 + C3 3.333333 + C4 1.5 + C7 2.5.
     assert_eq!(
         got["ordinary"]["buckets"],
-        json!([{ "currency": "EUR", "cdrCount": 5, "totalCost": "21.456733" }])
+        json!([{ "currency": "EUR", "cdrCount": 5, "totalCost": "21.4567" }])
     );
     assert_eq!(
         got["loc"]["buckets"],
@@ -417,7 +419,7 @@ async fn billing_filters_and_refuses_bad_input_with_codes() {
     // From 03-31 00:00Z: C3, C4 (EUR) and C5 (SEK).
     assert_eq!(
         got["window"]["buckets"],
-        json!([{ "currency": "EUR", "cdrCount": 2, "totalCost": "4.833333" },
+        json!([{ "currency": "EUR", "cdrCount": 2, "totalCost": "4.8333" },
                { "currency": "SEK", "cdrCount": 1, "totalCost": "100" }])
     );
 
@@ -599,7 +601,7 @@ total_cost_incl_vat\n";
 2024-03-31,2024-03-30T23:00:00Z,2024-03-31T22:00:00Z,NL,GFX,LOC1,,,EUR,1,0,20.5,2,0,10.1234,12.2493\n\
 2024-03-31,2024-03-30T23:00:00Z,2024-03-31T22:00:00Z,NL,GFX,LOC2,,,EUR,1,0,3,0.25,0,1.5,\n\
 2024-03-31,2024-03-30T23:00:00Z,2024-03-31T22:00:00Z,NL,GFX,LOC3,,,SEK,1,0,30,1,0,100,125\n\
-2024-04-01,2024-03-31T22:00:00Z,2024-04-01T22:00:00Z,NL,GFX,LOC2,,,EUR,1,0,7.777777,0.5,0.1,3.333333,4.033333\n"
+2024-04-01,2024-03-31T22:00:00Z,2024-04-01T22:00:00Z,NL,GFX,LOC2,,,EUR,1,0,7.777777,0.5,0.1,3.3333,4.0333\n"
         )
     );
     assert_eq!(
