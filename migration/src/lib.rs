@@ -17,7 +17,7 @@ mod m20261204_090001_read_filter_indexes;
 mod m20261204_100001_token_strictness;
 mod m20261204_110001_own_stamps;
 mod m20261205_040001_cdr_tariff_key;
-mod m20261206_010001_tariff_and_run_filter_indexes;
+mod m20261206_010001_location_id_and_run_filter_indexes;
 
 /// Runs every chargegraph migration in order.
 pub struct Migrator;
@@ -40,7 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_100001_token_strictness::Migration),
             Box::new(m20261204_110001_own_stamps::Migration),
             Box::new(m20261205_040001_cdr_tariff_key::Migration),
-            Box::new(m20261206_010001_tariff_and_run_filter_indexes::Migration),
+            Box::new(m20261206_010001_location_id_and_run_filter_indexes::Migration),
         ]
     }
 }

@@ -1,7 +1,7 @@
 //! Scalars shared by the schema: DateTime (RFC 3339, UTC), Decimal (a
 //! string with every stored decimal) and Money (a string of at most four).
 
-use async_graphql::{InputType, InputValueError, InputValueResult, Scalar, ScalarType, Value};
+use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value};
 
 use crate::domain::{self, time, Micros, Timestamp};
 
@@ -44,7 +44,7 @@ impl ScalarType for Decimal {
 }
 
 /// Reads a Decimal or Money input: a decimal string or a number.
-fn parse_micros<T: InputType>(value: Value) -> Result<Micros, InputValueError<T>> {
+fn parse_micros<T: async_graphql::InputType>(value: Value) -> Result<Micros, InputValueError<T>> {
     let micros = match &value {
         Value::String(text) => Micros::parse_str(text),
         Value::Number(n) => Micros::parse_str(&n.to_string()),

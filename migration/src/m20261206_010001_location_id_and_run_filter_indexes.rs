@@ -2,8 +2,8 @@
 //! found by the plan test (src/graphql/tests/read_plans.rs): a location by
 //! its id alone (the tariffs a location's connectors name: the filter has
 //! no party, so the unique key, which starts with the country code, cannot
-//! serve it), a tariff's validity bounds, and a reconciliation run's CPO and
-//! trigger, each with the id, the order the runs are paged in.
+//! serve it) and a reconciliation run's CPO and trigger, each with the id,
+//! the order the runs are paged in.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::ConnectionTrait;
@@ -14,8 +14,6 @@ pub struct Migration;
 /// (name, table, indexed columns).
 const INDEXES: &[(&str, &str, &str)] = &[
     ("ix_location_ocpi_id", "location", "ocpi_id_key"),
-    ("ix_tariff_start", "tariff", "start_date_time"),
-    ("ix_tariff_end", "tariff", "end_date_time"),
     ("ix_reconcile_run_cpo", "reconcile_run", "cpo, id"),
     ("ix_reconcile_run_trigger", "reconcile_run", "trigger, id"),
 ];
