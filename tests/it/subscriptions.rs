@@ -450,6 +450,10 @@ async fn status_summaries_are_sent_when_the_counts_change() {
     patch(&app, "LOC-B", "B1", "CHARGING").await;
     patch(&app, "LOC-A", "A2", "CHARGING").await;
     patch(&app, "LOC-A", "A1", "AVAILABLE").await;
+    // REMOVED leaves the board as it leaves the statusSummary query; back
+    // in service it counts again.
+    patch(&app, "LOC-A", "A2", "REMOVED").await;
+    patch(&app, "LOC-A", "A2", "AVAILABLE").await;
 
     items.extend(drain(&mut sub, "statusSummaryChanged").await);
     let counts = |available: i64, charging: i64| {
@@ -467,6 +471,8 @@ async fn status_summaries_are_sent_when_the_counts_change() {
         json!({"kind": "LIVE", "total": 2, "counts": counts(1, 1)}),
         json!({"kind": "LIVE", "total": 2, "counts": counts(0, 2)}),
         json!({"kind": "LIVE", "total": 2, "counts": counts(1, 1)}),
+        json!({"kind": "LIVE", "total": 1, "counts": counts(1, 0)}),
+        json!({"kind": "LIVE", "total": 2, "counts": counts(2, 0)}),
     ];
     assert_eq!(
         items, want,

@@ -110,8 +110,13 @@ struct Board {
     counts: Counts,
 }
 
+/// An EVSE in this status is not counted, as the `statusSummary` query
+/// leaves it out by default (OCPI 2.2.1: REMOVED hides an EVSE).
+const REMOVED: &str = "REMOVED";
+
 impl Board {
     fn set(&mut self, evse_pk: i64, tracked: Option<Tracked>) {
+        let tracked = tracked.filter(|t| t.status.as_deref() != Some(REMOVED));
         let old = match tracked {
             Some(t) => {
                 *self.counts.entry(t.status.clone()).or_default() += 1;
