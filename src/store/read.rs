@@ -74,7 +74,11 @@ impl Scope {
     }
 
     /// The condition on a table's upper-cased party columns.
-    fn condition<C: ColumnTrait>(&self, country_code_key: C, party_id_key: C) -> Condition {
+    pub(super) fn condition<C: ColumnTrait>(
+        &self,
+        country_code_key: C,
+        party_id_key: C,
+    ) -> Condition {
         // Always an AND group, so that filters added after it narrow it.
         let Some(parties) = &self.0 else {
             return Condition::all();

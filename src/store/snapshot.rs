@@ -1,8 +1,9 @@
 //! Snapshots for subscriptions: the current rows a filter selects, read in
 //! one transaction together with the outbox position they reflect.
 //!
-//! The queries narrow by the indexed keys only (party, location, EVSE,
-//! session ids); the subscription applies the rest of its filter (statuses,
+//! The queries narrow by the caller's parties and the indexed keys only
+//! (party, location, EVSE, session ids), so that a capped snapshot holds the
+//! first rows the caller may read; the subscription applies the rest of its filter (statuses,
 //! city, area) to the rows, with the same code that filters live events.
 
 use std::collections::HashMap;
@@ -15,6 +16,7 @@ use sea_orm::{
     TransactionTrait,
 };
 
+use super::read::Scope;
 use super::{outbox, Store, StoreError};
 
 /// Most objects one snapshot holds; a wider filter gets the first ones (by row id).
@@ -23,6 +25,8 @@ pub const SNAPSHOT_LIMIT: u64 = 50_000;
 /// What a snapshot query narrows by; ids are compared case-insensitively.
 #[derive(Debug, Clone, Default)]
 pub struct Narrow {
+    /// The parties the caller may read.
+    pub scope: Scope,
     /// Country code.
     pub country_code: Option<String>,
     /// Party id.
@@ -41,7 +45,10 @@ fn keys(list: &[String]) -> Vec<String> {
 
 impl Narrow {
     fn locations(&self) -> Condition {
-        let mut cond = Condition::all();
+        let mut cond = self.scope.condition(
+            location::Column::CountryCodeKey,
+            location::Column::PartyIdKey,
+        );
         if let Some(cc) = &self.country_code {
             cond = cond.add(location::Column::CountryCodeKey.eq(cc.to_uppercase()));
         }
@@ -192,7 +199,9 @@ pub async fn sessions(
 }
 
 fn party_of_sessions(narrow: &Narrow) -> Condition {
-    let mut cond = Condition::all();
+    let mut cond = narrow
+        .scope
+        .condition(session::Column::CountryCodeKey, session::Column::PartyIdKey);
     if let Some(cc) = &narrow.country_code {
         cond = cond.add(session::Column::CountryCodeKey.eq(cc.to_uppercase()));
     }
@@ -231,7 +240,11 @@ pub async fn recent_cdrs(
 ) -> Result<(i64, Vec<(cdr::Model, Option<location::Model>)>), StoreError> {
     let txn = begin_read(store).await?;
     let position = outbox::position(&txn).await?;
-    let mut query = cdr::Entity::find();
+    let mut query = cdr::Entity::find().filter(
+        narrow
+            .scope
+            .condition(cdr::Column::CountryCodeKey, cdr::Column::PartyIdKey),
+    );
     if let Some(cc) = &narrow.country_code {
         query = query.filter(cdr::Column::CountryCodeKey.eq(cc.to_uppercase()));
     }
@@ -275,7 +288,11 @@ pub async fn recent_notifications(
 ) -> Result<(i64, Vec<notification::Model>), StoreError> {
     let txn = begin_read(store).await?;
     let position = outbox::position(&txn).await?;
-    let mut query = notification::Entity::find();
+    // Notifications keep their party upper-cased, as the read API filters them.
+    let mut query = notification::Entity::find().filter(narrow.scope.condition(
+        notification::Column::CountryCode,
+        notification::Column::PartyId,
+    ));
     if let Some(cc) = &narrow.country_code {
         query = query.filter(upper_in(
             notification::Column::CountryCode,

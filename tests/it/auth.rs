@@ -463,3 +463,38 @@ async fn with_auth_on_a_request_without_access_data_sees_nothing() {
     let data = response.data.into_json().unwrap();
     assert_eq!(data, json!({"gfx": null, "bec": null}));
 }
+
+#[tokio::test]
+async fn a_scoped_snapshot_holds_the_callers_rows_past_a_full_page_of_other_parties() {
+    let (app, bec_token) = app_with_two_parties().await;
+    let cdr = fixture("greenflux/cdr_pull_example_reconstructed.json");
+    let with_id = |id: &str| cdr.replace("NLGFX63759518932331194001", id);
+    let auth = format!("Token {bec_token}");
+    let bec = app
+        .ocpi_as(
+            "POST",
+            "/ocpi/2.1.1/cdrs",
+            Some(&with_id("BEC-CDR-1")),
+            Some(&auth),
+        )
+        .await;
+    assert_eq!(bec.code(), 1000, "{:?}", bec.body);
+    // Then more NL/GFX CDRs than a CDR snapshot holds (the 100 newest).
+    for n in 0..101 {
+        let gfx = app.post_cdr(&with_id(&format!("GFX-CDR-{n}"))).await;
+        assert_eq!(gfx.code(), 1000, "{:?}", gfx.body);
+    }
+    let (_, bec_key) = app.add_api_key(Some(&["BE/BEC"]), false, None).await;
+    let query = "subscription { cdrReceived(snapshot: true) {
+        ... on CdrReceipt { kind cdrId partyId } } }";
+    let mut sub = subscribe_with(app.addr, json!({"apiKey": bec_key}), &[], query, json!({}))
+        .await
+        .unwrap_or_else(|_| panic!("key subscription refused"));
+
+    let first = sub.next_data(Duration::from_secs(10)).await;
+    assert_eq!(
+        first,
+        Some(json!({"cdrReceived":
+            {"kind": "SNAPSHOT", "cdrId": "BEC-CDR-1", "partyId": "BEC"}}))
+    );
+}

@@ -9,6 +9,7 @@ use crate::domain::Access;
 use crate::events::{Area, Filter, Kind, Kinds, StatusTest};
 use crate::graphql::error::bad_user_input;
 use crate::graphql::scalars::EvseStatus;
+use crate::store::read::Scope;
 use crate::store::snapshot::Narrow;
 
 /// A box of coordinates in decimal degrees; `west` greater than `east` crosses the antimeridian.
@@ -220,9 +221,11 @@ impl Parts {
         .normalized()
     }
 
-    /// What the snapshot query narrows by.
-    pub fn narrow(&self) -> Narrow {
+    /// What the snapshot query narrows by, the caller's parties included,
+    /// so that a capped snapshot is the first rows the caller may read.
+    pub fn narrow(&self, access: &Access) -> Narrow {
         Narrow {
+            scope: Scope::of(access.parties()),
             country_code: self.country_code.clone(),
             party_id: self.party_id.clone(),
             location_ids: self.location_ids.clone(),

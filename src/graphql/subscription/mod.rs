@@ -56,7 +56,7 @@ impl SubscriptionRoot {
         let parts = filter.unwrap_or_default().parts()?;
         let (events, filter) = open(ctx, parts.filter(&[Kind::EvseStatusChanged], access(ctx)))?;
         let selection = filter.clone();
-        let (store, narrow) = (events.store().clone(), parts.narrow());
+        let (store, narrow) = (events.store().clone(), parts.narrow(access(ctx)));
         let read = move || async move {
             let (cursor, rows) = snapshot::evses(&store, &narrow).await?;
             let changes = rows.iter().filter_map(|(evse, location)| {
@@ -98,7 +98,7 @@ impl SubscriptionRoot {
         let parts = filter.unwrap_or_default().parts()?;
         let (events, filter) = open(ctx, parts.filter(&[Kind::LocationChanged], access(ctx)))?;
         let selection = filter.clone();
-        let (store, narrow) = (events.store().clone(), parts.narrow());
+        let (store, narrow) = (events.store().clone(), parts.narrow(access(ctx)));
         let read = move || async move {
             let (cursor, rows) = snapshot::locations(&store, &narrow).await?;
             let changes = rows.iter().filter_map(|location| {
@@ -138,7 +138,7 @@ impl SubscriptionRoot {
         let parts = filter.unwrap_or_default().parts()?;
         let (events, filter) = open(ctx, parts.filter(&[Kind::SessionUpdated], access(ctx)))?;
         let selection = filter.clone();
-        let (store, narrow) = (events.store().clone(), parts.narrow());
+        let (store, narrow) = (events.store().clone(), parts.narrow(access(ctx)));
         let read = move || async move {
             let (cursor, rows) = snapshot::sessions(&store, &narrow).await?;
             let updates = rows.iter().filter_map(|(session, location)| {
@@ -179,7 +179,7 @@ impl SubscriptionRoot {
         let parts = filter.unwrap_or_default().parts()?;
         let (events, filter) = open(ctx, parts.filter(&[Kind::CdrReceived], access(ctx)))?;
         let selection = filter.clone();
-        let (store, narrow) = (events.store().clone(), parts.narrow());
+        let (store, narrow) = (events.store().clone(), parts.narrow(access(ctx)));
         let read = move || async move {
             let (cursor, rows) = snapshot::recent_cdrs(&store, &narrow, RECENT).await?;
             let receipts = rows.iter().filter_map(|(cdr, location)| {
@@ -225,7 +225,7 @@ impl SubscriptionRoot {
         let kinds = [Kind::NotificationReceived];
         let (events, filter) = open(ctx, parts.filter(&kinds, access(ctx)))?;
         let selection = filter.clone();
-        let (store, narrow) = (events.store().clone(), parts.narrow());
+        let (store, narrow) = (events.store().clone(), parts.narrow(access(ctx)));
         let read = move || async move {
             let (cursor, rows) = snapshot::recent_notifications(&store, &narrow, RECENT).await?;
             let receipts = rows.iter().filter_map(|row| {
@@ -264,7 +264,7 @@ impl SubscriptionRoot {
         let selection = parts.filter(&kinds, access(ctx));
         let events = ctx.data::<events::Events>()?;
         let store = events.store().clone();
-        let read = summary::reader(store.clone(), parts.narrow(), selection.clone());
+        let read = summary::reader(store.clone(), parts.narrow(access(ctx)), selection.clone());
         // The feed must also see what leaves the city or area.
         let feed = events.subscribe_as("statusSummaryChanged", selection.without_place());
         let items = events::stream(events, feed, Start::Snapshot, read);
