@@ -267,6 +267,27 @@ ocpi_enum! {
     }
 }
 
+ocpi_enum! {
+    /// Where the location is: the OCPI 2.1.1 LocationType and the 2.2.1
+    /// ParkingType in one (2.1.1's own OTHER is OTHER here too).
+    LocationType {
+        /// Along a motorway, such as a service area (2.2.1).
+        AlongMotorway = "ALONG_MOTORWAY",
+        /// A multi-storey car park.
+        ParkingGarage = "PARKING_GARAGE",
+        /// A car park at ground level.
+        ParkingLot = "PARKING_LOT",
+        /// A private driveway (2.2.1).
+        OnDriveway = "ON_DRIVEWAY",
+        /// Parking in public space along the street.
+        OnStreet = "ON_STREET",
+        /// A car park under ground.
+        UndergroundGarage = "UNDERGROUND_GARAGE",
+        /// The CPO does not know (2.1.1).
+        Unknown = "UNKNOWN",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,6 +307,8 @@ mod tests {
         );
         assert_eq!(PowerType::from_raw("AC_3_PHASE"), PowerType::Ac3Phase);
         assert_eq!(SessionStatus::Other.raw(), None);
+        assert_eq!(LocationType::from_raw("on_street"), LocationType::OnStreet);
+        assert_eq!(LocationType::from_raw("OTHER"), LocationType::Other);
     }
 
     #[test]

@@ -16,8 +16,8 @@ use entity::{cdr, charging_period, connector, evse, evse_status_history, locatio
 use entity::{notification, session, session_event, tariff};
 
 use super::enums::{
-    AuthMethod, CdrDimensionType, ConnectorFormat, ConnectorType, EvseStatus, PowerType,
-    SessionStatus, TariffType,
+    AuthMethod, CdrDimensionType, ConnectorFormat, ConnectorType, EvseStatus, LocationType,
+    PowerType, SessionStatus, TariffType,
 };
 use super::error::{bad_user_input, internal};
 use super::ids::{global_id, KeyKind, NodeType};
@@ -176,8 +176,12 @@ impl Location {
     async fn time_zone(&self) -> Option<&str> {
         self.0.time_zone.as_deref()
     }
-    /// The OCPI 2.1.1 location type, as sent.
-    async fn location_type(&self) -> Option<&str> {
+    /// Where the location is (2.1.1 `type`, 2.2.1 `parking_type`).
+    async fn location_type(&self) -> Option<LocationType> {
+        self.0.location_type.as_deref().map(LocationType::from_raw)
+    }
+    /// The location type as sent.
+    async fn location_type_raw(&self) -> Option<&str> {
         self.0.location_type.as_deref()
     }
     /// The sender's last_updated.

@@ -110,7 +110,7 @@ async fn assert_status_events(events: &mut crate::harness::Subscription) {
 async fn assert_location(app: &TestApp) {
     let query = r#"query($id: String!) {
       location(countryCode: "nl", partyId: "gfx", ocpiId: $id) {
-        ocpiId name city publish lastUpdated
+        ocpiId name city publish lastUpdated locationType locationTypeRaw
         evses { uid evseId status statusSince connectors { connectorId standard powerType maxVoltage maxAmperage tariffIds } }
       }
       locations(first: 10, filter: {city: "Gent"}) { totalCount nodes { ocpiId } }
@@ -120,6 +120,8 @@ async fn assert_location(app: &TestApp) {
     assert_eq!(location["ocpiId"], LOCATION);
     assert_eq!(location["name"], "Gent Zuid");
     assert_eq!(location["publish"], true);
+    assert_eq!(location["locationType"], "ON_STREET");
+    assert_eq!(location["locationTypeRaw"], "ON_STREET");
     assert_eq!(location["lastUpdated"], "2021-06-29T20:39:09Z");
     let evses = location["evses"].as_array().unwrap();
     assert_eq!(evses.len(), 1);
@@ -228,45 +230,74 @@ async fn assert_notification(app: &TestApp) {
 async fn amounts_are_stored_as_fixed_point_integers() {
     let app = TestApp::spawn().await;
     let session = r#"{"id": "S1", "start_datetime": "2021-05-09T09:38:39Z", "kwh": 12345678.123456,
-        "auth_id": "A", "auth_method": "WHITELIST", "currency": "EUR", "total_cost": 0.30000000000000004,
+        "auth_id": "A", "auth_method": "WHITELIST", "currency": "EUR",
+        "total_cost": {"excl_vat": 0.30000000000000004, "incl_vat": 0.363},
+        "charging_periods": [{"start_date_time": "2021-05-09T09:38:39Z",
+            "dimensions": [{"type": "ENERGY", "volume": 1.5}, {"type": "TIME", "volume": 0.25}]}],
         "status": "ACTIVE", "last_updated": "2021-05-09T09:38:41Z"}"#;
     let answer = app.push_session("PUT", "S1", session).await;
     assert_eq!(answer.code(), 1000, "{:?}", answer.body);
-    let cdr = app
-        .post_cdr(&fixture("greenflux/cdr_pull_example_reconstructed.json"))
-        .await;
-    assert_eq!(cdr.code(), 1000);
+    let mut cdr: serde_json::Value =
+        serde_json::from_str(&fixture("greenflux/cdr_pull_example_reconstructed.json")).unwrap();
+    cdr["total_cost"] = json!({"excl_vat": 2.5, "incl_vat": 3.025});
+    let cdr = app.post_cdr(&cdr.to_string()).await;
+    assert_eq!(cdr.code(), 1000, "{:?}", cdr.body);
 
+    // Every amount column, each with a row, each a 64-bit integer.
     let columns = [
         ("session", "kwh_micro"),
         ("session", "total_cost_micro"),
+        ("session", "total_cost_incl_vat_micro"),
+        ("session_event", "kwh_micro"),
+        ("session_event", "total_cost_micro"),
+        ("charging_period", "energy_micro"),
+        ("charging_period", "time_micro"),
         ("cdr", "total_cost_micro"),
+        ("cdr", "total_cost_incl_vat_micro"),
         ("cdr", "total_energy_micro"),
         ("cdr", "total_time_micro"),
         ("cdr", "total_parking_time_micro"),
-        ("charging_period", "energy_micro"),
     ];
     for (table, column) in columns {
-        if app.is_postgres() {
-            let types = app
-                .sqlite_column(&format!(
-                    "SELECT data_type::text FROM information_schema.columns \
-                     WHERE table_name = '{table}' AND column_name = '{column}'"
-                ))
-                .await;
-            assert_eq!(types, ["bigint"], "{table}.{column}");
-            continue;
-        }
-        let types = app
+        let count = app
             .sqlite_column(&format!(
-                "SELECT DISTINCT typeof({column}) FROM {table} WHERE {column} IS NOT NULL"
+                "SELECT CAST(COUNT({column}) AS TEXT) FROM {table}"
             ))
             .await;
-        assert!(
-            types.iter().all(|t| t == "integer" || t == "text"),
-            "{table}.{column} has types {types:?}"
-        );
+        assert_ne!(count, ["0"], "{table}.{column} has no value to check");
+        let types = if app.is_postgres() {
+            app.sqlite_column(&format!(
+                "SELECT data_type::text FROM information_schema.columns \
+                 WHERE table_name = '{table}' AND column_name = '{column}'"
+            ))
+            .await
+        } else {
+            app.sqlite_column(&format!(
+                "SELECT DISTINCT typeof({column}) FROM {table} WHERE {column} IS NOT NULL"
+            ))
+            .await
+        };
+        let want = if app.is_postgres() {
+            "bigint"
+        } else {
+            "integer"
+        };
+        assert_eq!(types, [want], "{table}.{column}");
     }
+    let stored = app
+        .sqlite_column(
+            "SELECT CAST(energy_micro AS TEXT) || '|' || CAST(time_micro AS TEXT) \
+             FROM charging_period",
+        )
+        .await;
+    assert_eq!(stored, ["1500000|250000"]);
+    let stored = app
+        .sqlite_column(
+            "SELECT CAST(total_cost_micro AS TEXT) || '|' || \
+             CAST(total_cost_incl_vat_micro AS TEXT) FROM cdr",
+        )
+        .await;
+    assert_eq!(stored, ["2500000|3025000"]);
     let kwh = app
         .sqlite_column("SELECT CAST(kwh_micro AS TEXT) FROM session")
         .await;
