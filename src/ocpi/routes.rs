@@ -451,7 +451,7 @@ pub(crate) async fn apply_push(
 }
 
 fn accepted(receiver: &Receiver, ex: &Exchange, version: &str, applied: Applied) -> Answer {
-    debug!(message = %applied.message, created = applied.created, "push applied");
+    debug!(status_message = %applied.message, created = applied.created, "push applied");
     let status = if applied.created {
         StatusCode::CREATED
     } else {
@@ -766,6 +766,6 @@ async fn record(
 fn log_error(err: &OcpiError) {
     match err {
         OcpiError::Internal(cause) => error!(cause = %cause, "push failed"),
-        other => warn!(status_code = other.status_code(), message = %other, "push refused"),
+        other => warn!(status_code = other.status_code(), reason = %other, "push refused"),
     }
 }

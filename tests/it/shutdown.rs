@@ -226,6 +226,99 @@ async fn the_token_usage_writer_logs_in_the_request_span() {
     child.kill().await.unwrap();
 }
 
+#[tokio::test]
+async fn a_push_logs_in_a_span_with_the_ocpi_fields_and_never_the_token() {
+    let db = TestDb::create().await;
+    let store = Store::connect(&StoreOptions::new(db.url())).await.unwrap();
+    let token = format!("span-{}", uuid::Uuid::new_v4().simple());
+    let party = [Party::new("NL", "GFX")];
+    tokens::insert(&store, &hash_token(&token), None, &party, false)
+        .await
+        .unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_chargegraph"))
+        .arg("serve")
+        .env("CHARGEGRAPH_DATABASE_URL", db.url())
+        .env("CHARGEGRAPH_LISTEN", "127.0.0.1:0")
+        .env("CHARGEGRAPH_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info,chargegraph=trace,tower_http=trace")
+        .env_remove("CHARGEGRAPH_CONFIG")
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the binary starts");
+    let (addr, log) = read_log(child.stderr.take().unwrap()).await;
+    let location = "0d4ef8c6-e0c8-54c1d-b4f4-eb245f3f7afa";
+    let client = reqwest::Client::new();
+    let push = |method: reqwest::Method, path: String, body: String, id: &'static str| {
+        client
+            .request(method, format!("http://{addr}{path}"))
+            .header("Authorization", format!("Token {token}"))
+            .header("X-Request-ID", id)
+            .body(body)
+            .send()
+    };
+    let base = format!("/ocpi/2.1.1/locations/NL/GFX/{location}");
+    let put = push(
+        reqwest::Method::PUT,
+        base.clone(),
+        fixture("greenflux/push_location_put.json"),
+        "span-put",
+    )
+    .await
+    .unwrap();
+    assert_eq!(put.status().as_u16(), 201);
+    let patch = push(
+        reqwest::Method::PATCH,
+        format!("{base}/BE-BEC-E041503001"),
+        fixture("greenflux/push_location_patch_evse_status.json"),
+        "span-patch",
+    )
+    .await
+    .unwrap();
+    assert_eq!(patch.status().as_u16(), 200);
+
+    let applied = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let found = log.lock().unwrap().iter().find_map(|l| {
+                let line: Value = serde_json::from_str(l).ok()?;
+                let ours = line["fields"]["message"] == "push applied"
+                    && line["span"]["request_id"] == "span-patch";
+                ours.then_some(line)
+            });
+            if let Some(line) = found {
+                return line;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the push is logged");
+    let span = &applied["span"];
+    assert_eq!(span["name"], "ocpi.push", "{applied}");
+    for (field, want) in [
+        ("http.method", "PATCH"),
+        ("ocpi.module", "locations"),
+        ("ocpi.country_code", "NL"),
+        ("ocpi.party_id", "GFX"),
+        ("location.id", location),
+        ("evse.uid", "BE-BEC-E041503001"),
+    ] {
+        assert_eq!(span[field], want, "{field} in {applied}");
+    }
+    assert_eq!(applied["level"], "DEBUG");
+    assert_eq!(applied["fields"]["status_message"], "EVSE updated");
+    child.kill().await.unwrap();
+    // Even at trace, where raw bodies are logged, the token never is.
+    let leaked: Vec<String> = log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.contains(&token))
+        .cloned()
+        .collect();
+    assert!(leaked.is_empty(), "{leaked:?}");
+}
+
 /// Waits for the JSON "listening" line; returns the address and the log so far and after.
 pub(crate) async fn read_log(
     stderr: tokio::process::ChildStderr,
