@@ -24,8 +24,6 @@ pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
 pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
 /// The credentials do not allow this.
 pub const FORBIDDEN: &str = "FORBIDDEN";
-/// The object asked for does not exist.
-pub const NOT_FOUND: &str = "NOT_FOUND";
 /// A mutation or subscription sent with GET, or a subscription over HTTP.
 pub const METHOD_NOT_ALLOWED: &str = "METHOD_NOT_ALLOWED";
 /// Our fault.
@@ -40,20 +38,7 @@ pub fn bad_user_input(message: impl Into<String>) -> async_graphql::Error {
     coded(message, BAD_USER_INPUT)
 }
 
-/// The object asked for does not exist.
-#[allow(dead_code)] // For resolvers that must name a missing object.
-pub fn not_found(message: impl Into<String>) -> async_graphql::Error {
-    coded(message, NOT_FOUND)
-}
-
-/// The request needs credentials it did not bring (for the auth layer).
-#[allow(dead_code)]
-pub fn unauthenticated(message: impl Into<String>) -> async_graphql::Error {
-    coded(message, UNAUTHENTICATED)
-}
-
 /// The credentials do not allow this, e.g. operator data for a party caller.
-#[allow(dead_code)]
 pub fn forbidden(message: impl Into<String>) -> async_graphql::Error {
     coded(message, FORBIDDEN)
 }

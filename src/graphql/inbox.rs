@@ -2,10 +2,10 @@
 //! outcome, its warnings and (except for 401 and 413) its body, so that what
 //! was refused, and why, can be found and replayed (`chargegraph replay`).
 
-use async_graphql::{Context, Enum, ErrorExtensions, InputObject, Object, Result};
+use async_graphql::{Context, Enum, InputObject, Object, Result};
 use entity::inbox;
 
-use super::error::internal;
+use super::error::{forbidden, internal};
 use super::ids::KeyKind;
 use super::pagination::{by_id, connection, edges, weight, PageArgs};
 use super::scalars::DateTime;
@@ -240,11 +240,6 @@ impl InboxQuery {
 
 /// The cursor name of the inbox list.
 const LIST: &str = "inbox";
-
-/// The caller may not read this.
-pub(super) fn forbidden(message: &str) -> async_graphql::Error {
-    async_graphql::Error::new(message).extend_with(|_, ext| ext.set("code", "FORBIDDEN"))
-}
 
 /// One request the receiver saw, with its outcome.
 pub struct InboxEntry(pub inbox::Model);

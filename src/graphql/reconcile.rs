@@ -4,9 +4,10 @@
 use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject};
 use entity::{reconcile_module, reconcile_run};
 
+use super::error::forbidden;
 use super::error::internal;
 use super::ids::KeyKind;
-use super::inbox::{forbidden, OcpiModule};
+use super::inbox::OcpiModule;
 use super::pagination::{by_id, connection, edges, weight, PageArgs};
 use super::scalars::DateTime;
 use super::types::store;
