@@ -815,6 +815,15 @@ mod http {
 
         assert_eq!(get, json!({ "data": { "locations": { "totalCount": 1 } } }));
         assert_eq!(post, get);
-        assert!(graphiql.contains("/graphql"), "{graphiql}");
+        // Queries go to /graphql, and so do subscriptions, over ws:// or
+        // wss:// as the page was loaded.
+        assert!(
+            graphiql.contains("url: createUrl('/graphql')"),
+            "{graphiql}"
+        );
+        assert!(
+            graphiql.contains("subscriptionUrl: createUrl('/graphql', true)"),
+            "{graphiql}"
+        );
     }
 }

@@ -2928,4 +2928,24 @@ mod tests {
             "ALWAYS"
         ));
     }
+
+    #[test]
+    fn an_embedded_location_without_evses_names_the_location_only() {
+        let mut body: Value = serde_json::from_str(GF_SESSION_PUT).unwrap();
+        body["location"]["evses"] = json!([]);
+        let (session, report) = parse_value(body, parse_session, Mode::Whole);
+
+        assert!(report.is_ok(), "{:?}", report.errors);
+        assert_eq!(
+            session.location_id.as_deref(),
+            Some("0d4ef8c6-e0c8-54c1d-b4f4-eb245f3f7afa")
+        );
+        assert_eq!(session.evse_uid, None);
+        assert_eq!(session.connector_id, None);
+        assert!(warned(
+            &report,
+            "$.location.evses",
+            "embedded location names 0 EVSEs; EVSE left unknown"
+        ));
+    }
 }

@@ -4,9 +4,6 @@
 
 use std::time::Duration;
 
-use axum::routing::get;
-use axum::{Extension, Json, Router};
-use chargegraph::domain::Access;
 use chrono::Utc;
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
@@ -328,56 +325,81 @@ async fn subscriptions_need_valid_credentials_and_see_only_their_parties() {
     }
 }
 
-/// A stand-in export: answers the parties of the Access the middleware put
-/// in the request (the billing export on main reads it the same way).
-async fn probe(Extension(access): Extension<Access>) -> Json<Value> {
-    let parties = access
-        .parties()
-        .map(|ps| ps.iter().map(ToString::to_string).collect::<Vec<_>>());
-    Json(json!({"parties": parties, "operator": access.is_operator()}))
-}
-
 #[tokio::test]
-async fn exports_get_the_callers_access_from_the_middleware() {
-    let app = TestApp::spawn_with_router(
-        |c| c.graphql_auth = true,
-        |state| {
-            let exports = Router::new().route("/export/probe", get(probe));
-            chargegraph::app::router(state).merge(chargegraph::app::protect_exports(exports, state))
-        },
-    )
-    .await;
+async fn exports_refuse_bad_keys_and_return_only_the_callers_parties() {
+    let (app, bec_token) = app_with_two_parties().await;
+    let cdr = fixture("greenflux/cdr_pull_example_reconstructed.json");
+    let with_id = |id: &str| cdr.replace("NLGFX63759518932331194001", id);
+    let gfx = app.post_cdr(&with_id("GFX-CDR-1")).await;
+    assert_eq!(gfx.code(), 1000, "{:?}", gfx.body);
+    let auth = format!("Token {bec_token}");
+    let bec = app
+        .ocpi_as(
+            "POST",
+            "/ocpi/2.1.1/cdrs",
+            Some(&with_id("BEC-CDR-1")),
+            Some(&auth),
+        )
+        .await;
+    assert_eq!(bec.code(), 1000, "{:?}", bec.body);
     let (revoked_id, revoked_key) = app.add_api_key(Some(&["NL/GFX"]), false, None).await;
     chargegraph::store::api_keys::revoke(&app.state.store, revoked_id)
         .await
         .unwrap();
     let past = Utc::now() - chrono::Duration::hours(1);
     let (_, expired_key) = app.add_api_key(Some(&["NL/GFX"]), false, Some(past)).await;
-    for (headers, message) in [
-        (vec![], "credentials required"),
-        (vec![("X-API-Key", "cgk_wrong")], "unknown API key"),
-        (vec![("X-API-Key", revoked_key.as_str())], "API key revoked"),
-        (
-            vec![("X-API-Key", expired_key.as_str())],
-            "API key expired at",
-        ),
-    ] {
-        let (status, body) = app.get_text("/export/probe", &headers).await;
-        assert_eq!(status, 401, "{body}");
-        let body: Value = serde_json::from_str(&body).unwrap();
-        assert_eq!(body["code"], "UNAUTHENTICATED");
-        assert!(
-            body["error"].as_str().unwrap().starts_with(message),
-            "{body}"
-        );
-    }
     let (_, gfx_key) = app.add_api_key(Some(&["NL/GFX"]), false, None).await;
-    let (status, body) = app
-        .get_text("/export/probe", &[("X-API-Key", &gfx_key)])
-        .await;
-    assert_eq!(status, 200);
-    let body: Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(body, json!({"parties": ["NL/GFX"], "operator": false}));
+    let (_, bec_key) = app.add_api_key(Some(&["BE/BEC"]), false, None).await;
+    let cdrs = "/export/cdrs.csv";
+    let billing =
+        "/export/billing.csv?from=2021-06-01T00:00:00Z&to=2021-07-01T00:00:00Z&groupBy=PARTY";
+
+    for url in [cdrs, billing] {
+        for (headers, message) in [
+            (vec![], "credentials required"),
+            (vec![("X-API-Key", "cgk_wrong")], "unknown API key"),
+            (vec![("X-API-Key", revoked_key.as_str())], "API key revoked"),
+            (
+                vec![("X-API-Key", expired_key.as_str())],
+                "API key expired at",
+            ),
+        ] {
+            let (status, body) = app.get_text(url, &headers).await;
+            assert_eq!(status, 401, "{url}: {body}");
+            let body: Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(body["code"], "UNAUTHENTICATED", "{url}");
+            assert!(
+                body["error"].as_str().unwrap().starts_with(message),
+                "{url}: {body}"
+            );
+        }
+    }
+
+    // Each key gets its own party's CDR, never the other's.
+    let rows = |csv: &str| csv.lines().skip(1).map(str::to_owned).collect::<Vec<_>>();
+    let (status, gfx_cdrs) = app.get_text(cdrs, &[("X-API-Key", &gfx_key)]).await;
+    assert_eq!(status, 200, "{gfx_cdrs}");
+    let (_, bec_cdrs) = app.get_text(cdrs, &[("X-API-Key", &bec_key)]).await;
+    let ids = |csv: &str| {
+        rows(csv)
+            .iter()
+            .map(|row| row.split(',').take(3).collect::<Vec<_>>().join(","))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&gfx_cdrs), ["NL,GFX,GFX-CDR-1"]);
+    assert_eq!(ids(&bec_cdrs), ["BE,BEC,BEC-CDR-1"]);
+
+    let (status, gfx_billing) = app.get_text(billing, &[("X-API-Key", &gfx_key)]).await;
+    assert_eq!(status, 200, "{gfx_billing}");
+    let (_, bec_billing) = app.get_text(billing, &[("X-API-Key", &bec_key)]).await;
+    assert_eq!(
+        rows(&gfx_billing),
+        [",,,NL,GFX,,,,EUR,1,0,10.363,0.8981,0,3.11,"]
+    );
+    assert_eq!(
+        rows(&bec_billing),
+        [",,,BE,BEC,,,,EUR,1,0,10.363,0.8981,0,3.11,"]
+    );
 }
 
 #[tokio::test]

@@ -73,6 +73,19 @@ const COUNTS: &str = "return Object.fromEntries([...document.querySelectorAll('.
     (c) => [c.dataset.status, Number(c.querySelector('.count-n').textContent)]));";
 const FEED: &str = "return [...document.querySelectorAll('.feed-item')].map(
     (i) => [i.dataset.kind, i.dataset.id]);";
+/// A tile's since-when text (`< 1 min`, `3 h`, `5 yr`) and its machine time.
+const SINCE: &str = "const t = [...document.querySelectorAll('.tile')].find((t) =>
+    t.dataset.party === arguments[0] && t.dataset.location === arguments[1]
+    && t.dataset.evseUid === arguments[2]);
+    const s = t && t.querySelector('.tile-since');
+    return s ? [s.textContent, s.dateTime] : null;";
+/// How the page is laid out at the current window size.
+const LAYOUT: &str = "const grid = document.getElementById('grid').getBoundingClientRect();
+    const feed = document.querySelector('aside.feed').getBoundingClientRect();
+    const n = document.querySelector('.count-n');
+    return { overflows: document.documentElement.scrollWidth > window.innerWidth,
+             feedBeside: feed.left >= grid.right, feedBelow: feed.top >= grid.bottom,
+             countPx: parseFloat(getComputedStyle(n).fontSize) };";
 const CONNECTION: &str = "return [document.body.dataset.connection,
     !document.getElementById('offline').hidden];";
 
@@ -114,6 +127,19 @@ async fn the_board_shows_live_statuses_goes_offline_and_resumes_by_cursor_on_the
             *v == json!(["CHARGING", "Charging", "LIVE"])
         })
         .await;
+    // Since-when: the change just made, and a seeded status of years ago.
+    browser
+        .wait_for("the PATCHed tile's since-when", SINCE, &gf_tile, |v| {
+            v[0] == "< 1 min" && v[1].as_str().is_some_and(|t| t > "2026")
+        })
+        .await;
+    let loc1_tile = [json!("NL/GFX"), json!("LOC1"), json!("3256")];
+    let since = browser.eval(SINCE, &loc1_tile).await;
+    let text = since[0].as_str().unwrap_or_default();
+    assert!(
+        text.ends_with(" yr") && text[..text.len() - 3].parse::<u32>().is_ok(),
+        "{since}"
+    );
 
     // The server goes away; a change lands meanwhile through another
     // instance on the same database.
@@ -132,7 +158,6 @@ async fn the_board_shows_live_statuses_goes_offline_and_resumes_by_cursor_on_the
 
     // Back on the same port: the page reconnects and replays from its cursor.
     let server = Server::start(&db, addr, |_| {}).await;
-    let loc1_tile = [json!("NL/GFX"), json!("LOC1"), json!("3256")];
     browser
         .wait_for("the change made while offline", TILE, &loc1_tile, |v| {
             *v == json!(["OUTOFORDER", "Out of order", "REPLAY"])
@@ -151,8 +176,26 @@ async fn the_board_shows_live_statuses_goes_offline_and_resumes_by_cursor_on_the
         })
         .await;
 
+    // A wall screen: the feed beside the grid, counts readable from afar;
+    // a phone: one column, the feed under the grid. Neither scrolls sideways.
     browser.screenshot_at("board-wall.png", 1920, 1080).await;
+    let wall = browser.eval(LAYOUT, &[]).await;
+    assert_eq!(
+        (&wall["overflows"], &wall["feedBeside"], &wall["countPx"]),
+        (&json!(false), &json!(true), &json!(56)),
+        "{wall}"
+    );
     browser.screenshot_at("board-phone.png", 390, 844).await;
+    let phone = browser.eval(LAYOUT, &[]).await;
+    assert_eq!(
+        (
+            &phone["overflows"],
+            &phone["feedBeside"],
+            &phone["feedBelow"]
+        ),
+        (&json!(false), &json!(false), &json!(true)),
+        "{phone}"
+    );
     browser.close().await;
     server.stop().await;
 }

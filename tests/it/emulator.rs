@@ -799,3 +799,71 @@ async fn an_emulator_with_a_retention_forgets_finished_history_but_runs_the_same
         all.sessions.len()
     );
 }
+
+#[tokio::test]
+async fn the_emulate_command_pushes_the_same_world_as_the_library_emulator() {
+    let app = spawn().await;
+    let args = [
+        "emulate",
+        "--target",
+        &app.url(""),
+        "--token",
+        &app.token,
+        "--seed",
+        "42",
+        "--party",
+        "NL/GFX",
+        "--locations",
+        "6",
+        "--dc-share",
+        "0.35",
+        "--start",
+        "2025-03-03T06:00:00Z",
+        "--speed",
+        "0",
+        "--duration",
+        "5h",
+        "--sessions-per-day",
+        "10",
+        "--faults-per-day",
+        "2",
+    ]
+    .map(str::to_owned);
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_chargegraph"))
+        .args(&args)
+        .env_remove("CHARGEGRAPH_CONFIG")
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .expect("chargegraph emulate runs");
+
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // The library test above builds this world from the same seed: 970 pushes.
+    assert!(
+        stderr.contains(
+            "up to 2025-03-03T11:00:00Z: 970 pushes meant, 970 accepted, 0 refused, 0 failed, \
+             0 dropped, 0 reordered, 0 duplicated"
+        ),
+        "{stderr}"
+    );
+    let data = app
+        .graphql(
+            r#"{ locations(first: 10) { totalCount nodes { partyId } }
+                 location(countryCode: "NL", partyId: "GFX",
+                          ocpiId: "e8379b5e-471e-4f37-b909-2e5243da17fc") { ocpiId }
+                 sessions(first: 1) { totalCount } cdrs(first: 1) { totalCount } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(data["locations"]["totalCount"], 6);
+    assert_eq!(data["locations"]["nodes"][0]["partyId"], "GFX");
+    assert_eq!(
+        data["location"]["ocpiId"],
+        "e8379b5e-471e-4f37-b909-2e5243da17fc"
+    );
+    assert_eq!(
+        (&data["sessions"]["totalCount"], &data["cdrs"]["totalCount"]),
+        (&json!(34), &json!(17))
+    );
+}

@@ -103,6 +103,40 @@ async fn ocpi_2_1_1_examples_are_accepted_and_read_back() {
     let columns = "SELECT location_id || '|' || evse_uid || '|' || connector_id || '|' || \
                    kwh_micro || '|' || total_cost_micro FROM session";
     assert_eq!(sql(&app, columns).await, "LOC1|3256|1|41000000|8500000");
+    // The timeline: one entry per applied push, in arrival order, each at
+    // the sender's stamp (the cost PATCH has none: when it was received).
+    let timeline = app
+        .graphql(
+            r#"{ session(countryCode: "NL", partyId: "GFX", ocpiId: "101") {
+                timeline { nodes { at method status kwh totalCost applied } } } }"#,
+            json!({}),
+        )
+        .await;
+    let nodes = timeline["session"]["timeline"]["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 3, "{nodes:?}");
+    assert_eq!(
+        nodes[0],
+        json!({"at": "2015-06-29T22:39:09Z", "method": "PUT", "status": "PENDING",
+               "kwh": "0", "totalCost": "2.5", "applied": true})
+    );
+    assert_eq!(
+        (
+            &nodes[1]["method"],
+            &nodes[1]["totalCost"],
+            &nodes[1]["applied"]
+        ),
+        (&json!("PATCH"), &json!("0.6"), &json!(true))
+    );
+    assert!(
+        nodes[1]["at"].as_str().unwrap() > "2026-01-01",
+        "{}",
+        nodes[1]["at"]
+    );
+    assert_eq!(
+        nodes[2],
+        json!({"at": "2015-06-29T23:09:10Z", "method": "PUT", "status": "COMPLETED",
+               "kwh": "41", "totalCost": "8.5", "applied": true})
+    );
 
     let cdr = fixture("2.1.1/cdr_example.json");
     let posted = app.post_cdr(&cdr).await;
@@ -1954,4 +1988,23 @@ async fn a_charging_period_without_start_is_dropped_with_a_warning() {
         ),
         "{warnings}"
     );
+}
+
+#[tokio::test]
+async fn a_cdr_location_header_percent_encodes_its_id_and_the_get_on_it_finds_the_cdr() {
+    let app = TestApp::spawn().await;
+    let mut cdr: Value = serde_json::from_str(&fixture("2.1.1/cdr_example.json")).unwrap();
+    cdr["id"] = json!("CDR 7/ü?");
+    let posted = app.post_cdr(&cdr.to_string()).await;
+    assert_answer(&posted, 201, 1000);
+
+    let location = posted.headers["location"].to_str().unwrap();
+    assert_eq!(
+        location,
+        app.url("/ocpi/2.1.1/cdrs/NL/GFX/CDR%207%2F%C3%BC%3F")
+    );
+    let path = location.split_once(&app.addr.to_string()).unwrap().1;
+    let stored = get(&app, path).await;
+    assert_eq!(stored["id"], "CDR 7/ü?");
+    assert_eq!(stored["total_cost"], 4.0);
 }

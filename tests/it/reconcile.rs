@@ -143,6 +143,65 @@ async fn reconcile_creates_missing_updates_stale_and_leaves_current_objects_alon
 }
 
 #[tokio::test]
+async fn reconcile_pulls_only_the_named_module_within_the_given_window() {
+    let served = locations()[..1].to_vec();
+    let fake = FakeCpo::start(move |seen, _| match seen.path.as_str() {
+        "/cpo/locations" => page_of(&served, seen, 10),
+        _ => page_of(&[], seen, 10),
+    })
+    .await;
+    let app = TestApp::spawn().await;
+    let entry = format!(
+        "[{{name = \"emu\", url = \"{}\", parties = [\"NL/GFX\"], \
+         modules = [\"locations\", \"sessions\"], page_limit = 10, \
+         endpoints = {{locations = \"{}\", sessions = \"{}\"}}}}]",
+        fake.url("/ocpi/versions"),
+        fake.url("/cpo/locations"),
+        fake.url("/cpo/sessions")
+    );
+    let env = [
+        ("CHARGEGRAPH_RECONCILE", entry.as_str()),
+        ("CHARGEGRAPH_RECONCILE_EMU_TOKEN", TOKEN),
+    ];
+    let args = [
+        "reconcile",
+        "--cpo",
+        "emu",
+        "--module",
+        "sessions",
+        "--from",
+        "2026-01-01T00:00:00Z",
+        "--to",
+        "2026-01-02T00:00:00Z",
+    ];
+    let out = chargegraph(&app, &args, &env).await;
+
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("  sessions: fetched 0, missing 0, updated 0, unchanged 0, failed 0\n"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("locations:"), "{stdout}");
+    assert!(fake.seen_at("/cpo/locations").is_empty());
+    let sessions = fake.seen_at("/cpo/sessions");
+    assert_eq!(sessions.len(), 1, "{sessions:?}");
+    assert_eq!(
+        (
+            sessions[0].query.get("date_from").map(String::as_str),
+            sessions[0].query.get("date_to").map(String::as_str)
+        ),
+        (Some("2026-01-01T00:00:00Z"), Some("2026-01-02T00:00:00Z"))
+    );
+    // Nothing was pulled, so nothing was written.
+    assert_eq!(events_of(&app, "LOC-A").await, 0);
+}
+
+#[tokio::test]
 async fn re_pulling_current_sessions_cdrs_and_tariffs_writes_no_event() {
     let session: Value =
         serde_json::from_str(&fixture("2.2.1/session_example_2_short_finished.json")).unwrap();
