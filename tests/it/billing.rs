@@ -461,6 +461,19 @@ async fn billing_filters_and_refuses_bad_input_with_codes() {
     );
 }
 
+/// The statements a query costs: the fewest of three runs, so that a
+/// background statement that lands meanwhile (the push-token usage writer,
+/// the outbox reader woken by a late NOTIFY) is not counted against it.
+async fn fewest_statements(app: &TestApp, query: &str) -> u64 {
+    let mut fewest = u64::MAX;
+    for _ in 0..3 {
+        let before = app.state.store.statements_run();
+        app.graphql(query, json!({})).await;
+        fewest = fewest.min(app.state.store.statements_run() - before);
+    }
+    fewest
+}
+
 #[tokio::test]
 async fn a_billing_report_costs_one_statement_and_its_links_one_each() {
     let app = TestApp::spawn_with(|c| c.outbox_poll_ms = 3_600_000).await;
@@ -471,12 +484,9 @@ async fn a_billing_report_costs_one_statement_and_its_links_one_each() {
     let linked = r#"{ billing(from: "2024-03-01T00:00:00Z", to: "2024-05-01T00:00:00Z",
         groupBy: [DAY, LOCATION, TARIFF]) { buckets { location { name } tariffs { ocpiId } } } }"#;
 
-    let before = app.state.store.statements_run();
     let got = app.graphql(report, json!({})).await;
-    let plain = app.state.store.statements_run() - before;
-    let before = app.state.store.statements_run();
-    app.graphql(linked, json!({})).await;
-    let with_links = app.state.store.statements_run() - before;
+    let plain = fewest_statements(&app, report).await;
+    let with_links = fewest_statements(&app, linked).await;
 
     // C1 and its credit share a day, location, EVSE and tariff set.
     assert_eq!(got["billing"]["buckets"].as_array().unwrap().len(), 6);
