@@ -3,8 +3,9 @@
 //!
 //! The queries narrow by the caller's parties and the indexed keys only
 //! (party, location, EVSE, session ids), so that a capped snapshot holds the
-//! first rows the caller may read; the subscription applies the rest of its filter (statuses,
-//! city, area) to the rows, with the same code that filters live events.
+//! first rows the caller may read; the subscription applies the rest of its
+//! filter (statuses, city, area) to the rows, with the same code that
+//! filters live events.
 
 use std::collections::HashMap;
 

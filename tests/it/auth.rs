@@ -325,23 +325,32 @@ async fn subscriptions_need_valid_credentials_and_see_only_their_parties() {
     }
 }
 
-#[tokio::test]
-async fn exports_refuse_bad_keys_and_return_only_the_callers_parties() {
-    let (app, bec_token) = app_with_two_parties().await;
-    let cdr = fixture("greenflux/cdr_pull_example_reconstructed.json");
-    let with_id = |id: &str| cdr.replace("NLGFX63759518932331194001", id);
-    let gfx = app.post_cdr(&with_id("GFX-CDR-1")).await;
-    assert_eq!(gfx.code(), 1000, "{:?}", gfx.body);
-    let auth = format!("Token {bec_token}");
-    let bec = app
+/// GreenFlux's CDR with another id.
+fn cdr_with_id(id: &str) -> String {
+    fixture("greenflux/cdr_pull_example_reconstructed.json")
+        .replace("NLGFX63759518932331194001", id)
+}
+
+/// POSTs GreenFlux's CDR with this id under a token's own party.
+async fn post_cdr_as(app: &TestApp, token: &str, id: &str) {
+    let auth = format!("Token {token}");
+    let answer = app
         .ocpi_as(
             "POST",
             "/ocpi/2.1.1/cdrs",
-            Some(&with_id("BEC-CDR-1")),
+            Some(&cdr_with_id(id)),
             Some(&auth),
         )
         .await;
-    assert_eq!(bec.code(), 1000, "{:?}", bec.body);
+    assert_eq!(answer.code(), 1000, "{:?}", answer.body);
+}
+
+#[tokio::test]
+async fn exports_refuse_bad_keys_and_return_only_the_callers_parties() {
+    let (app, bec_token) = app_with_two_parties().await;
+    let gfx = app.post_cdr(&cdr_with_id("GFX-CDR-1")).await;
+    assert_eq!(gfx.code(), 1000, "{:?}", gfx.body);
+    post_cdr_as(&app, &bec_token, "BEC-CDR-1").await;
     let (revoked_id, revoked_key) = app.add_api_key(Some(&["NL/GFX"]), false, None).await;
     chargegraph::store::api_keys::revoke(&app.state.store, revoked_id)
         .await
@@ -489,34 +498,47 @@ async fn with_auth_on_a_request_without_access_data_sees_nothing() {
 #[tokio::test]
 async fn a_scoped_snapshot_holds_the_callers_rows_past_a_full_page_of_other_parties() {
     let (app, bec_token) = app_with_two_parties().await;
-    let cdr = fixture("greenflux/cdr_pull_example_reconstructed.json");
-    let with_id = |id: &str| cdr.replace("NLGFX63759518932331194001", id);
     let auth = format!("Token {bec_token}");
+    let notification = fixture("greenflux/notification_doc_example.json");
+    // One BE/BEC CDR and notification, then more NL/GFX ones than a
+    // snapshot holds (the 100 newest).
+    post_cdr_as(&app, &bec_token, "BEC-CDR-1").await;
     let bec = app
         .ocpi_as(
-            "POST",
-            "/ocpi/2.1.1/cdrs",
-            Some(&with_id("BEC-CDR-1")),
+            "PUT",
+            "/ocpi/2.1.1/notifications/BEC-N-1",
+            Some(&notification),
             Some(&auth),
         )
         .await;
     assert_eq!(bec.code(), 1000, "{:?}", bec.body);
-    // Then more NL/GFX CDRs than a CDR snapshot holds (the 100 newest).
     for n in 0..101 {
-        let gfx = app.post_cdr(&with_id(&format!("GFX-CDR-{n}"))).await;
+        let gfx = app.post_cdr(&cdr_with_id(&format!("GFX-CDR-{n}"))).await;
+        assert_eq!(gfx.code(), 1000, "{:?}", gfx.body);
+        let gfx = app
+            .put_notification(&format!("GFX-N-{n}"), &notification)
+            .await;
         assert_eq!(gfx.code(), 1000, "{:?}", gfx.body);
     }
     let (_, bec_key) = app.add_api_key(Some(&["BE/BEC"]), false, None).await;
-    let query = "subscription { cdrReceived(snapshot: true) {
-        ... on CdrReceipt { kind cdrId partyId } } }";
-    let mut sub = subscribe_with(app.addr, json!({"apiKey": bec_key}), &[], query, json!({}))
-        .await
-        .unwrap_or_else(|_| panic!("key subscription refused"));
 
-    let first = sub.next_data(Duration::from_secs(10)).await;
-    assert_eq!(
-        first,
-        Some(json!({"cdrReceived":
-            {"kind": "SNAPSHOT", "cdrId": "BEC-CDR-1", "partyId": "BEC"}}))
-    );
+    for (query, want) in [
+        (
+            "subscription { cdrReceived(snapshot: true) {
+                ... on CdrReceipt { kind cdrId partyId } } }",
+            json!({"cdrReceived": {"kind": "SNAPSHOT", "cdrId": "BEC-CDR-1", "partyId": "BEC"}}),
+        ),
+        (
+            "subscription { notificationReceived(snapshot: true) {
+                ... on NotificationReceipt { kind notificationId partyId } } }",
+            json!({"notificationReceived":
+                {"kind": "SNAPSHOT", "notificationId": "BEC-N-1", "partyId": "BEC"}}),
+        ),
+    ] {
+        let mut sub = subscribe_with(app.addr, json!({"apiKey": bec_key}), &[], query, json!({}))
+            .await
+            .unwrap_or_else(|_| panic!("key subscription refused"));
+        let first = sub.next_data(Duration::from_secs(10)).await;
+        assert_eq!(first, Some(want));
+    }
 }

@@ -42,7 +42,7 @@ impl StatusSummaryUpdate {
     async fn cursor(&self) -> String {
         self.seq.to_string()
     }
-    /// All EVSEs counted.
+    /// All EVSEs counted (REMOVED ones never are).
     async fn total(&self) -> i64 {
         self.counts.values().sum()
     }
@@ -110,13 +110,12 @@ struct Board {
     counts: Counts,
 }
 
-/// An EVSE in this status is not counted, as the `statusSummary` query
-/// leaves it out by default (OCPI 2.2.1: REMOVED hides an EVSE).
-const REMOVED: &str = "REMOVED";
-
 impl Board {
     fn set(&mut self, evse_pk: i64, tracked: Option<Tracked>) {
-        let tracked = tracked.filter(|t| t.status.as_deref() != Some(REMOVED));
+        // A REMOVED EVSE is not counted, as the `statusSummary` query leaves
+        // it out by default (OCPI 2.2.1: REMOVED hides an EVSE).
+        let removed = EvseStatus::Removed.raw();
+        let tracked = tracked.filter(|t| t.status.as_deref() != removed);
         let old = match tracked {
             Some(t) => {
                 *self.counts.entry(t.status.clone()).or_default() += 1;

@@ -9,7 +9,8 @@
 //! Not in the table, because no index can serve them (README, Limitations):
 //! `filter.text` (a LIKE '%...%' scan), `near` without a radius and the
 //! DISTANCE order (computed per located row), `OTHER` among raw values (a
-//! NOT IN), and the inbox filters other than outcome and receive time.
+//! NOT IN), tariff validity (bounds that may be NULL), and the inbox
+//! filters other than outcome and receive time.
 //! Time ranges are given both ends, as a front end pages through a period:
 //! with one end, reading newest first in id order and stopping at the page
 //! size is a plan the planners may rightly prefer.
@@ -241,9 +242,7 @@ const CASES: &[(&str, Kind, &str)] = &[
         Filter,
         r#"{ tariffs(filter: {locationId: "loc1", includeDeleted: true}) { totalCount nodes { id } } }"#,
     ),
-    // Not here: tariffs valid in a range. Both bounds are open (a NULL
-    // start or end is unbounded), so the filter is two ORs with NULL, which
-    // SQLite reads by scan; a CPO has tens of tariffs, not thousands.
+    // Not here: tariffs valid in a range (see the module's comment).
     // Billing: the range is always given; its filter is the CDRs' own.
     (
         "billing over a range",
