@@ -25,7 +25,7 @@ use async_graphql::http::ClientMessage;
 use async_graphql::{Data, Response};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::FromRequestParts;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use futures::future::BoxFuture;
 use futures::stream::{BoxStream, SplitSink};
@@ -171,7 +171,7 @@ pub async fn upgrade(
         Ok(upgrade) => upgrade,
         Err(rejection) => return rejection.into_response(),
     };
-    let headers = parts.headers;
+    let headers = owned(&parts.headers);
     // The connection outlives the request; its logs keep the request's span
     // (and so its X-Request-ID).
     let span = tracing::Span::current();
@@ -179,7 +179,9 @@ pub async fn upgrade(
         .protocols([protocol.name()])
         .max_message_size(settings.max_message_bytes)
         .max_frame_size(settings.max_message_bytes)
-        .read_buffer_size(4 * 1024)
+        // Clients send small messages (connection_init, subscribe, pong);
+        // a bigger one grows the buffer, up to max_message_bytes.
+        .read_buffer_size(1024)
         // Each message goes out when sent; nothing waits for a fuller buffer.
         .write_buffer_size(0)
         .max_write_buffer_size(settings.max_write_buffer_bytes)
@@ -194,6 +196,21 @@ pub async fn upgrade(
             };
             connection.run(socket).instrument(span)
         })
+}
+
+/// The upgrade request's headers, copied. hyper's header values share the
+/// connection's read buffer (16 KiB), which a kept `HeaderMap` would hold
+/// for as long as the WebSocket is open: most of an idle connection's
+/// memory.
+fn owned(headers: &HeaderMap) -> HeaderMap {
+    headers
+        .iter()
+        .filter_map(|(name, value)| {
+            let mut copy = HeaderValue::from_bytes(value.as_bytes()).ok()?;
+            copy.set_sensitive(value.is_sensitive());
+            Some((name.clone(), copy))
+        })
+        .collect()
 }
 
 /// A message or frame over `max_message_bytes` is refused with 1009
@@ -493,6 +510,28 @@ mod tests {
         );
         assert_eq!(offered("mqtt"), None);
         assert_eq!(Protocol::offered(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn kept_headers_are_copies_that_keep_every_value_and_its_sensitivity() {
+        // Values sharing one buffer, as hyper parses them.
+        let buffer = bytes::Bytes::from_static(b"cgk_secret-keyhttps://board.example");
+        let mut headers = HeaderMap::new();
+        let mut key = HeaderValue::from_maybe_shared(buffer.slice(0..14)).unwrap();
+        key.set_sensitive(true);
+        headers.insert("x-api-key", key);
+        let origin = HeaderValue::from_maybe_shared(buffer.slice(14..)).unwrap();
+        headers.append(header::ORIGIN, origin);
+
+        let kept = owned(&headers);
+
+        assert_eq!(kept, headers);
+        assert!(kept["x-api-key"].is_sensitive());
+        assert!(!kept[header::ORIGIN].is_sensitive());
+        let start = buffer.as_ptr() as usize..buffer.as_ptr() as usize + buffer.len();
+        for value in kept.values() {
+            assert!(!start.contains(&(value.as_bytes().as_ptr() as usize)));
+        }
     }
 
     #[tokio::test]
