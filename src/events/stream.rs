@@ -143,8 +143,10 @@ where
                 return Some(item);
             }
             let result = match self.phase {
-                Phase::Begin(start) => self.begin(start).await,
-                Phase::Replay { from, upto } => self.replay(from, upto).await,
+                // Boxed: an idle subscription waits in `live`, and its
+                // stream should not carry the room these reads need.
+                Phase::Begin(start) => Box::pin(self.begin(start)).await,
+                Phase::Replay { from, upto } => Box::pin(self.replay(from, upto)).await,
                 Phase::Live => return self.live().await,
                 Phase::Done => return None,
             };

@@ -269,13 +269,15 @@ impl Connection {
         let mut pings = tokio::time::interval_at(Instant::now() + interval, interval);
         pings.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut pong_deadline: Option<Instant> = None;
+        // The handlers' futures are boxed: an idle connection waits in the
+        // select below, and its task should not carry their room.
         let close = loop {
             let flow = tokio::select! {
                 frame = source.next() => match frame {
                     Some(Ok(frame)) => {
                         // Anything from the client shows it is still there.
                         pong_deadline = None;
-                        self.on_frame(frame, &mut sink, init_deadline).await
+                        Box::pin(self.on_frame(frame, &mut sink, init_deadline)).await
                     }
                     Some(Err(err)) => read_failed(&err),
                     None => Flow::Gone,
@@ -286,7 +288,7 @@ impl Connection {
                 _ = pings.tick() => {
                     if pong_deadline.is_none() {
                         pong_deadline = Some(Instant::now() + self.settings.ping_timeout);
-                        self.ping(&mut sink).await
+                        Box::pin(self.ping(&mut sink)).await
                     } else {
                         Flow::Continue
                     }
@@ -295,7 +297,9 @@ impl Connection {
                     tracing::debug!("websocket client stopped answering pings");
                     Flow::Close(4504, "Ping not answered".into())
                 }
-                Some((id, out)) = self.operations.next() => self.on_output(&mut sink, id, out).await,
+                Some((id, out)) = self.operations.next() => {
+                    Box::pin(self.on_output(&mut sink, id, out)).await
+                }
                 _ = &mut draining => Flow::Close(1001, "server shutting down".into()),
             };
             match flow {
