@@ -200,8 +200,8 @@ pub async fn upgrade(
 
 /// The upgrade request's headers, copied. hyper's header values share the
 /// connection's read buffer (16 KiB), which a kept `HeaderMap` would hold
-/// for as long as the WebSocket is open: most of an idle connection's
-/// memory.
+/// for as long as the WebSocket is open: more than the rest of an idle
+/// connection takes.
 fn owned(headers: &HeaderMap) -> HeaderMap {
     headers
         .iter()
