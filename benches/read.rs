@@ -8,7 +8,7 @@
 //! EVSEs, connectors and status), one location by its OCPI ids, and
 //! `billing` by month and location over every CDR.
 //!
-//! Run: `CARGO_TARGET_DIR=/work/wt-billing/target-bench cargo bench --bench read`.
+//! Run: `CARGO_TARGET_DIR=/work/bench-target cargo bench --bench read`.
 //! Reads BENCH_SECONDS (measured seconds per query, default 10),
 //! BENCH_WARMUP_SECONDS (default 2), BENCH_CLIENTS (default 16; billing
 //! uses BENCH_BILLING_CLIENTS, default 1), BENCH_BACKENDS (`sqlite,postgres`),
