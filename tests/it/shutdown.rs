@@ -399,8 +399,12 @@ struct HeldPush {
 impl HeldPush {
     const ID: &'static str = "SIGTERM-HELD";
 
+    /// Sends the head and half the body, and returns once the server reads
+    /// the body: its `100 Continue` (sent when the handler first reads the
+    /// body) shows the request was accepted and is being received, not
+    /// still waiting in the listener's backlog.
     async fn start(addr: SocketAddr, token: &str, template: &Value) -> HeldPush {
-        use tokio::io::AsyncWriteExt;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let mut body = template.clone();
         body["id"] = json!(HeldPush::ID);
         let body = body.to_string();
@@ -408,12 +412,29 @@ impl HeldPush {
         let head = format!(
             "PUT /ocpi/2.1.1/sessions/NL/GFX/{} HTTP/1.1\r\nHost: {addr}\r\n\
              Authorization: Token {token}\r\nContent-Type: application/json\r\n\
-             Content-Length: {}\r\nConnection: close\r\n\r\n{first}",
+             Content-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
             HeldPush::ID,
             body.len()
         );
         let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
         stream.write_all(head.as_bytes()).await.unwrap();
+        let mut interim = Vec::new();
+        while !interim.ends_with(b"\r\n\r\n") {
+            let mut byte = [0u8; 1];
+            let read = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut byte)).await;
+            assert_eq!(
+                read.ok().and_then(Result::ok),
+                Some(1),
+                "the server reads the push"
+            );
+            interim.push(byte[0]);
+        }
+        assert!(
+            interim.starts_with(b"HTTP/1.1 100 "),
+            "{}",
+            String::from_utf8_lossy(&interim)
+        );
+        stream.write_all(first.as_bytes()).await.unwrap();
         HeldPush {
             stream,
             rest: rest.to_owned(),
