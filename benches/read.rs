@@ -16,6 +16,8 @@
 //! fewer seed faster when billing is not measured) and the server's usual
 //! CHARGEGRAPH_* settings.
 
+mod cpu;
+
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -420,6 +422,12 @@ async fn measure(
     let warm_until = Instant::now() + settings.warmup;
     let end = warm_until + settings.measure;
     let cdrs = settings.cdrs;
+    let cpu_window = tokio::spawn(async move {
+        tokio::time::sleep_until(warm_until.into()).await;
+        let start = cpu::used();
+        tokio::time::sleep_until(end.into()).await;
+        (start, cpu::used())
+    });
     // The clients run on their own thread and runtime, as a separate program would.
     let client = std::thread::spawn(move || -> anyhow::Result<Vec<ClientResult>> {
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -444,7 +452,9 @@ async fn measure(
         histogram.add(&result.histogram)?;
         errors += result.errors;
     }
+    let (cpu_start, cpu_end) = cpu_window.await?;
     Ok(Report {
+        cpu_ms: cpu::per_op(cpu_start, cpu_end, histogram.len()),
         rate: histogram.len() as f64 / settings.measure.as_secs_f64(),
         count: histogram.len(),
         errors,
@@ -511,14 +521,19 @@ struct Report {
     count: u64,
     errors: u64,
     rate: f64,
+    /// CPU milliseconds of this process (server and clients) per request.
+    cpu_ms: Option<f64>,
     histogram: Histogram<u64>,
 }
 
 impl Report {
     fn print(&self, backend: &str, name: &str) {
         let ms = |q: f64| self.histogram.value_at_quantile(q) as f64 / 1000.0;
+        let cpu = self
+            .cpu_ms
+            .map_or_else(|| "?".to_owned(), |c| format!("{c:.3}"));
         println!(
-            "{backend:<8} {name:<13} {:>3} clients {:>7} requests {:>8.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  max {:>7.2} ms  errors {}",
+            "{backend:<8} {name:<13} {:>3} clients {:>7} requests {:>8.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  max {:>7.2} ms  cpu/req {cpu} ms  errors {}",
             self.clients,
             self.count,
             self.rate,

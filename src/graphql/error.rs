@@ -2,8 +2,8 @@
 //!
 //! Resolvers raise the codes below through these helpers; errors that
 //! async-graphql raises itself (parse, validation, limits, coercion) are
-//! given theirs by the request hooks (`hooks`) and, as a last resort, by
-//! `with_codes` before a response leaves the server.
+//! given theirs by the request hooks (`hooks`): parse errors as they parse,
+//! the others by `with_codes` before a response leaves the server.
 
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{ErrorExtensions, Response, ServerError, ServerResult, Value};
@@ -88,15 +88,6 @@ pub fn parse_failed(mut err: ServerError) -> ServerError {
     err
 }
 
-/// Gives each validation error its code.
-pub fn validation_failed(mut errors: Vec<ServerError>) -> Vec<ServerError> {
-    for err in &mut errors {
-        let code = validation_code(&err.message);
-        set_code(err, code);
-    }
-    errors
-}
-
 fn asks_introspection(set: &SelectionSet) -> bool {
     set.items.iter().any(|item| match &item.node {
         Selection::Field(f) => matches!(f.node.name.node.as_str(), "__schema" | "__type"),
@@ -125,8 +116,17 @@ pub fn refuse_introspection(doc: &ExecutableDocument) -> ServerResult<()> {
     Ok(())
 }
 
-/// Gives every error of a response a code, including any async-graphql
-/// raised outside the hooks above (unknown operation, persisted queries).
+/// Whether a response refuses the request as a whole: it never reached
+/// execution, so it has no data and none of its errors has a path. (A field
+/// error that nulled the whole data still has its path.)
+pub fn is_request_error(response: &Response) -> bool {
+    response.data == Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty())
+}
+
+/// Gives every error of a response a code: validation and limit errors,
+/// coercion errors, unknown operations, persisted queries.
 pub fn with_codes(mut response: Response) -> Response {
     for error in &mut response.errors {
         if code_of(error).is_some() {
@@ -142,7 +142,8 @@ pub fn with_codes(mut response: Response) -> Response {
         {
             BAD_USER_INPUT
         } else {
-            GRAPHQL_VALIDATION_FAILED
+            // No path: the document was refused before execution.
+            validation_code(&error.message)
         };
         set_code(error, code);
     }

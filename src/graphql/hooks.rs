@@ -1,57 +1,37 @@
-//! The schema's one extension: every request-level hook (persisted queries,
-//! error codes, the HTTP method check, the introspection switch, metrics).
+//! What every request goes through around async-graphql's execution:
+//! persisted queries, parsing with its error code, the HTTP method check, the
+//! introspection switch, the error codes of the answer, and metrics.
 //!
-//! They are one extension, not five, because async-graphql runs each field
-//! through every registered extension's `resolve` (a boxed future per
-//! extension per field) as soon as there is any extension: on the status
-//! board, 5,000 fields, that chain cost more than the resolvers. No hook here
-//! is per field.
+//! These are plain steps before and after `Schema::execute`, not an
+//! async-graphql extension: with any extension registered, async-graphql
+//! runs every field and every list item through the extension chain (a
+//! registry lookup and a type-name string per field), which on the status
+//! board, 5,000 fields, cost more than the resolvers. No hook here is per
+//! field. The schema keeps the hooks' settings in its data (`build_schema`).
 
-use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use async_graphql::extensions::apollo_persisted_queries::{CacheStorage, LruCacheStorage};
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextPrepareRequest,
-    NextSubscribe, NextValidation,
-};
-use async_graphql::parser::types::ExecutableDocument;
-use async_graphql::{Request, Response, ServerError, ServerResult, ValidationResult, Variables};
-use futures::stream::BoxStream;
+use async_graphql::parser::types::DocumentOperations;
+use async_graphql::{Data, Request, Response, ServerError, ServerResult};
+use futures::stream::{self, BoxStream};
+use futures::StreamExt;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::{error, http, metrics};
+use super::http::{self, Transport};
+use super::{error, metrics, AppSchema};
 use crate::telemetry::metrics::Metrics;
 
-/// Registers the request hooks on a schema.
-pub struct RequestHooks {
+/// The hooks' settings, kept in the schema's data.
+#[derive(Clone)]
+pub struct Hooks {
     /// Where operations and subscriptions are counted.
     pub metrics: Metrics,
     /// The automatic persisted queries, by SHA-256 of their text.
     pub persisted: LruCacheStorage,
     /// Whether `__schema` and `__type` may be queried.
     pub introspection: bool,
-}
-
-impl ExtensionFactory for RequestHooks {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(PerRequest {
-            metrics: self.metrics.clone(),
-            persisted: self.persisted.clone(),
-            introspection: self.introspection,
-            subscription: Arc::new(Mutex::new(None)),
-        })
-    }
-}
-
-/// One request's hooks: remembers, once parsed, the subscription field it
-/// opened (`None` for queries).
-struct PerRequest {
-    metrics: Metrics,
-    persisted: LruCacheStorage,
-    introspection: bool,
-    subscription: Arc<Mutex<Option<String>>>,
 }
 
 /// The `persistedQuery` request extension (Apollo's automatic persisted queries).
@@ -62,7 +42,16 @@ struct PersistedQuery {
     sha256_hash: String,
 }
 
-impl PerRequest {
+/// A request made ready to execute: its document parsed and checked.
+struct Prepared {
+    request: Request,
+    /// The name of the operation it runs, when it has one.
+    operation: Option<String>,
+    /// The root field of its subscription, when it opens one.
+    subscription: Option<String>,
+}
+
+impl Hooks {
     /// Apollo's automatic persisted queries, version 1: a hash alone runs the
     /// query registered under it; a query with its hash registers it.
     async fn persisted_query(&self, request: Request) -> ServerResult<Request> {
@@ -94,78 +83,106 @@ impl PerRequest {
         if persisted.sha256_hash != hash {
             return Err(ServerError::new("provided sha does not match query", None));
         }
-        let doc = async_graphql::parser::parse_query(&request.query)?;
+        let doc = async_graphql::parser::parse_query(&request.query)
+            .map_err(|e| error::parse_failed(e.into()))?;
         self.persisted.set(hash, doc.clone()).await;
         request.query = String::new();
         request.set_parsed_query(doc);
         Ok(request)
     }
+
+    /// Resolves a persisted query, parses the document and checks it
+    /// against the switches and the transport (`None`: not over HTTP).
+    async fn prepare(
+        &self,
+        request: Request,
+        transport: Option<&Transport>,
+    ) -> ServerResult<Prepared> {
+        let mut request = self.persisted_query(request).await?;
+        let named = request.operation_name.clone();
+        let document = request.parsed_query().map_err(error::parse_failed)?;
+        if !self.introspection {
+            error::refuse_introspection(document)?;
+        }
+        if let Some(transport) = transport {
+            http::check_method(transport, document)?;
+        }
+        let subscription = metrics::subscription_field(document);
+        let operation = match (named, &document.operations) {
+            (Some(name), _) => Some(name),
+            (None, DocumentOperations::Multiple(named)) if named.len() == 1 => {
+                named.keys().next().map(|name| name.to_string())
+            }
+            (None, _) => None,
+        };
+        Ok(Prepared {
+            request,
+            operation,
+            subscription,
+        })
+    }
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for PerRequest {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        let request = self.persisted_query(request).await?;
-        next.run(ctx, request).await
-    }
+/// The hooks of a schema built by `build_schema`; a schema built otherwise
+/// (none in this crate) runs with introspection on and throwaway metrics.
+fn hooks_of(schema: &AppSchema) -> Hooks {
+    schema.data::<Hooks>().cloned().unwrap_or_else(|| Hooks {
+        metrics: Metrics::new(),
+        persisted: LruCacheStorage::new(1),
+        introspection: true,
+    })
+}
 
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next
-            .run(ctx, query, variables)
-            .await
-            .map_err(error::parse_failed)?;
-        if !self.introspection {
-            error::refuse_introspection(&document)?;
-        }
-        http::check_method(ctx, &document)?;
-        if let Some(field) = metrics::subscription_field(&document) {
-            if let Ok(mut slot) = self.subscription.lock() {
-                *slot = Some(field);
-            }
-        }
-        Ok(document)
-    }
-
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        next.run(ctx).await.map_err(error::validation_failed)
-    }
-
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        let started = Instant::now();
-        let response = next.run(ctx, operation_name).await;
+/// Executes a query or mutation (`transport`: how it came over HTTP, if it
+/// did), and answers with every error coded. An executed operation is
+/// counted and timed; a document refused before execution is not.
+pub async fn execute(
+    schema: &AppSchema,
+    request: Request,
+    transport: Option<&Transport>,
+) -> Response {
+    let hooks = hooks_of(schema);
+    let started = Instant::now();
+    let prepared = match hooks.prepare(request, transport).await {
+        Ok(prepared) => prepared,
+        Err(err) => return error::with_codes(Response::from_errors(vec![err])),
+    };
+    let response = schema.execute(prepared.request).await;
+    if !error::is_request_error(&response) {
         let ok = response.errors.is_empty();
-        self.metrics
-            .graphql_operation(operation_name, ok, started.elapsed());
-        response
+        let operation = prepared.operation.as_deref();
+        hooks
+            .metrics
+            .graphql_operation(operation, ok, started.elapsed());
     }
+    error::with_codes(response)
+}
 
-    fn subscribe<'s>(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        stream: BoxStream<'s, Response>,
-        next: NextSubscribe<'_>,
-    ) -> BoxStream<'s, Response> {
-        let stream = next.run(ctx, stream);
-        metrics::count_subscription(self.metrics.clone(), self.subscription.clone(), stream)
-    }
+/// Runs a document over WebSocket: a subscription's stream of responses,
+/// counted while open, or a query's one response.
+pub fn subscribe(
+    schema: &AppSchema,
+    request: Request,
+    session: std::sync::Arc<Data>,
+) -> BoxStream<'static, Response> {
+    let schema = schema.clone();
+    stream::once(async move {
+        let hooks = hooks_of(&schema);
+        match hooks.prepare(request, None).await {
+            Ok(Prepared {
+                request,
+                subscription,
+                ..
+            }) => {
+                let responses = schema.execute_stream_with_session_data(request, session);
+                match subscription {
+                    Some(field) => metrics::count_subscription(hooks.metrics, field, responses),
+                    None => responses,
+                }
+            }
+            Err(err) => stream::once(async move { Response::from_errors(vec![err]) }).boxed(),
+        }
+    })
+    .flatten()
+    .boxed()
 }

@@ -6,7 +6,6 @@
 
 use std::collections::HashMap;
 
-use async_graphql::extensions::ExtensionContext;
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
 use async_graphql::{ServerError, ServerResult, Variables};
 use axum::body::Body;
@@ -15,8 +14,8 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 
-use super::error::{self, code_of, with_codes};
-use super::AppSchema;
+use super::error::{self, code_of};
+use super::{hooks, AppSchema};
 use crate::domain::Access;
 
 /// Largest GraphQL request body read, in bytes.
@@ -87,7 +86,7 @@ fn negotiate(headers: &HeaderMap) -> Option<Media> {
 
 /// How the request arrived, for the operation-type check.
 #[derive(Debug, Clone)]
-struct Transport {
+pub struct Transport {
     get: bool,
     operation_name: Option<String>,
 }
@@ -112,12 +111,8 @@ fn refused(message: &str, code: &str) -> ServerError {
 }
 
 /// Refuses mutations and subscriptions sent with GET, and subscriptions sent
-/// with POST (they are served over WebSocket on the same path). Requests that
-/// did not come over HTTP (no `Transport` in their data) pass.
-pub fn check_method(ctx: &ExtensionContext<'_>, doc: &ExecutableDocument) -> ServerResult<()> {
-    let Some(transport) = ctx.data_opt::<Transport>() else {
-        return Ok(());
-    };
+/// with POST (they are served over WebSocket on the same path).
+pub fn check_method(transport: &Transport, doc: &ExecutableDocument) -> ServerResult<()> {
     match operation_type(doc, transport.operation_name.as_deref()) {
         Some(OperationType::Query) | None => Ok(()),
         Some(OperationType::Mutation) if transport.get => Err(refused(
@@ -209,7 +204,8 @@ impl Params {
         })
     }
 
-    fn into_request(self, get: bool) -> Result<async_graphql::Request, String> {
+    /// The GraphQL request, and how it came.
+    fn into_request(self, get: bool) -> Result<(async_graphql::Request, Transport), String> {
         let extensions = self.extensions.unwrap_or_default();
         let query = self.query.unwrap_or_default();
         if query.trim().is_empty() && !extensions.contains_key("persistedQuery") {
@@ -219,7 +215,7 @@ impl Params {
             get,
             operation_name: self.operation_name.clone(),
         };
-        let mut request = async_graphql::Request::new(query).data(transport);
+        let mut request = async_graphql::Request::new(query);
         if let Some(name) = self.operation_name {
             request = request.operation_name(name);
         }
@@ -230,7 +226,7 @@ impl Params {
             let value = async_graphql::Value::from_json(value).unwrap_or_default();
             request.extensions.insert(key, value);
         }
-        Ok(request)
+        Ok((request, transport))
     }
 }
 
@@ -287,7 +283,7 @@ pub async fn execute(schema: AppSchema, request: axum::extract::Request) -> Resp
             }
         }
     };
-    let mut graphql = match params.and_then(|p| p.into_request(get)) {
+    let (mut graphql, transport) = match params.and_then(|p| p.into_request(get)) {
         Ok(request) => request,
         Err(message) => return malformed(StatusCode::BAD_REQUEST, media, &message),
     };
@@ -295,16 +291,12 @@ pub async fn execute(schema: AppSchema, request: axum::extract::Request) -> Resp
         graphql = graphql.data(access);
     }
 
-    let response = with_codes(schema.execute(graphql).await);
+    let response = hooks::execute(&schema, graphql, Some(&transport)).await;
     respond(media, response)
 }
 
 fn respond(media: Media, response: async_graphql::Response) -> Response {
-    // A request error never reached execution: no data, and no error has a
-    // path. A field error that nulled the whole data still has its path.
-    let request_error = response.data == async_graphql::Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|e| e.path.is_empty());
+    let request_error = error::is_request_error(&response);
     let first_code = response.errors.first().and_then(code_of).map(str::to_owned);
     let status = match (first_code.as_deref(), media) {
         (Some(error::METHOD_NOT_ALLOWED), _) => StatusCode::METHOD_NOT_ALLOWED,

@@ -2,8 +2,6 @@
 //! subscriptions and the events they deliver (operations are timed in the
 //! hooks' `execute`).
 
-use std::sync::{Arc, Mutex};
-
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationType, Selection,
 };
@@ -13,29 +11,22 @@ use futures::StreamExt;
 
 use crate::telemetry::metrics::{Metrics, SubscriptionGuard};
 
-/// Counts one subscription stream: open while the stream lives, and each
-/// event delivered under the root field `field` names once the document is
-/// parsed (it stays `None` for a query answered once).
+/// Counts the stream of a subscription on the root field `field`: open
+/// while the stream lives, and each event it delivers.
 pub fn count_subscription<'s>(
     metrics: Metrics,
-    field: Arc<Mutex<Option<String>>>,
+    field: String,
     stream: BoxStream<'s, Response>,
 ) -> BoxStream<'s, Response> {
-    let mut open: Option<SubscriptionGuard> = None;
+    let open: SubscriptionGuard = metrics.subscription_opened();
     let mut inner = stream;
     futures::stream::poll_fn(move |cx| {
+        // Held by the stream: the subscription counts as open while it lives.
+        let _open = &open;
         let polled = inner.poll_next_unpin(cx);
-        // The document is parsed during the first poll; from then on the
-        // stream is a subscription (or a query answered once).
-        let name = field.lock().ok().and_then(|f| f.clone());
-        if let Some(name) = &name {
-            if open.is_none() {
-                open = Some(metrics.subscription_opened());
-            }
-            if let std::task::Poll::Ready(Some(response)) = &polled {
-                if response.errors.is_empty() {
-                    metrics.events_delivered(name, 1);
-                }
+        if let std::task::Poll::Ready(Some(response)) = &polled {
+            if response.errors.is_empty() {
+                metrics.events_delivered(&field, 1);
             }
         }
         polled

@@ -114,7 +114,7 @@ pub fn build_schema_with(
         // comes first in lookups, so an authenticated request's Access wins.
         .data(default_access)
         .data(metrics.clone())
-        .extension(hooks::RequestHooks {
+        .data(hooks::Hooks {
             metrics,
             persisted: LruCacheStorage::new(limits.apq_cache_size.max(1)),
             introspection: limits.introspection,

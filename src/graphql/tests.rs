@@ -262,7 +262,8 @@ async fn data(schema: &AppSchema, query: &str) -> serde_json::Value {
 
 /// Runs a query that must fail and returns its errors as JSON.
 async fn errors(schema: &AppSchema, query: &str) -> serde_json::Value {
-    let response = error::with_codes(schema.execute(query).await);
+    let request = async_graphql::Request::new(query);
+    let response = hooks::execute(schema, request, None).await;
     serde_json::to_value(&response.errors).unwrap()
 }
 

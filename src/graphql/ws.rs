@@ -35,7 +35,7 @@ use tokio::time::{sleep_until, Instant};
 use tokio_stream::StreamMap;
 use tracing::Instrument;
 
-use super::{error, AppSchema};
+use super::{error, hooks, AppSchema};
 use crate::domain::Access;
 use crate::shutdown::Shutdown;
 
@@ -452,9 +452,7 @@ impl Connection {
             );
             return self.operation_error(sink, &id, &message).await;
         }
-        let responses = self
-            .schema
-            .execute_stream_with_session_data(request, session)
+        let responses = hooks::subscribe(&self.schema, request, session)
             .enumerate()
             .map(|(n, response)| Out::Response(Box::new(response), n == 0))
             .chain(futures::stream::once(ready(Out::Done)));
