@@ -15,6 +15,8 @@
 //! URL is set), BENCH_MODES (`raw,direct,http`, default all three) and the
 //! server's usual CHARGEGRAPH_* settings (`db_batch_max`, `db_writers`).
 
+mod cpu;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -209,6 +211,12 @@ async fn run_one(
     let started = Instant::now();
     let warm_until = started + settings.warmup;
     let end = warm_until + settings.measure;
+    let cpu_window = tokio::spawn(async move {
+        tokio::time::sleep_until(warm_until.into()).await;
+        let start = cpu::used();
+        tokio::time::sleep_until(end.into()).await;
+        (start, cpu::used())
+    });
     let results = match mode {
         "raw" => raw(&state, &caller, senders, batch, warm_until, end).await?,
         "direct" => direct(&state, &caller, senders, warm_until, end).await?,
@@ -223,7 +231,9 @@ async fn run_one(
         errors += result.errors;
         count += result.histogram.len();
     }
+    let (cpu_start, cpu_end) = cpu_window.await?;
     Ok(Report {
+        cpu_ms: cpu::per_op(cpu_start, cpu_end, count),
         backend: backend.to_owned(),
         mode: mode.to_owned(),
         count,
@@ -830,14 +840,19 @@ struct Report {
     count: u64,
     errors: u64,
     rate: f64,
+    /// CPU milliseconds of this process per push (on PostgreSQL, without the server's).
+    cpu_ms: Option<f64>,
     histogram: Histogram<u64>,
 }
 
 impl Report {
     fn print(&self) {
         let ms = |q: f64| self.histogram.value_at_quantile(q) as f64 / 1000.0;
+        let cpu = self
+            .cpu_ms
+            .map_or_else(|| "?".to_owned(), |c| format!("{c:.3}"));
         println!(
-            "{:<8} {:<6} {:>8} pushes {:>9.0} pushes/s  p50 {:>6.2} ms  p99 {:>6.2} ms  max {:>7.2} ms  errors {}",
+            "{:<8} {:<6} {:>8} pushes {:>9.0} pushes/s  p50 {:>6.2} ms  p99 {:>6.2} ms  max {:>7.2} ms  cpu/push {cpu} ms  errors {}",
             self.backend,
             self.mode,
             self.count,

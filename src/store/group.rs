@@ -2,12 +2,16 @@
 //! each answered only after the transaction holding its writes committed.
 //!
 //! A writer task takes whatever jobs are queued (up to the batch size),
-//! opens one write transaction and runs every job inside a savepoint: a job
-//! that refuses its push or fails rolls back only its own savepoint. The
-//! change events of the kept jobs are written at the end, just before the
-//! commit, and every job is answered once the commit returned. One commit
-//! (one WAL append on SQLite, one WAL flush on PostgreSQL) then covers the
-//! whole batch.
+//! opens one write transaction and runs the jobs in it one after the other.
+//! It first runs them bare: almost every push keeps its writes, and a
+//! savepoint costs two statements (two round trips to the database) per
+//! job. When a job does not keep its writes (it refuses its push, or lost a
+//! race), the whole transaction is rolled back and the batch runs again with
+//! each job inside a savepoint, so that such a job rolls back only its own
+//! savepoint. The change events of the kept jobs are written at the end,
+//! just before the commit, and every job is answered once the commit
+//! returned. One commit (one WAL append on SQLite, one WAL flush on
+//! PostgreSQL) then covers the whole batch.
 //!
 //! SQLite has one writer task (it allows one writer anyway). PostgreSQL has
 //! several, so that one batch is being applied while another waits for its
@@ -113,14 +117,38 @@ struct Writer {
     batch_max: usize,
 }
 
+/// Why a batch stopped before its commit; its jobs are handed back, unanswered.
+enum Stop {
+    /// A job run without a savepoint did not keep its writes.
+    Unkept,
+    /// The batch failed as a whole.
+    Failed(StoreError),
+}
+
+/// Whether the jobs of a batch run in savepoints of their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Guard {
+    /// Bare: the first job that does not keep its writes stops the batch.
+    Bare,
+    /// Each job in its savepoint.
+    Savepoints,
+}
+
 impl Writer {
     async fn run(self, queue: std::sync::Arc<Mutex<Queue>>) {
         loop {
             let Some(jobs) = self.next_batch(&queue).await else {
                 return;
             };
-            if let Err((jobs, err)) = self.run_batch(jobs).await {
-                self.run_alone_each(jobs, err).await;
+            let ran = match self.run_batch(jobs, Guard::Bare).await {
+                Err((jobs, Stop::Unkept)) => self.run_batch(jobs, Guard::Savepoints).await,
+                ran => ran,
+            };
+            match ran {
+                Ok(()) => {}
+                Err((jobs, Stop::Failed(err))) => self.run_alone_each(jobs, Some(err)).await,
+                // Not raised with savepoints; should it be, alone each job keeps or undoes its own writes.
+                Err((jobs, Stop::Unkept)) => self.run_alone_each(jobs, None).await,
             }
         }
     }
@@ -139,13 +167,18 @@ impl Writer {
         Some(jobs)
     }
 
-    /// After a batch failed as a whole: each job again in its own
+    /// After a batch failed as a whole (`err`): each job again in its own
     /// transaction, retried after a pause when it conflicts.
-    async fn run_alone_each(&self, jobs: Vec<Box<dyn Job>>, err: StoreError) {
+    async fn run_alone_each(&self, jobs: Vec<Box<dyn Job>>, err: Option<StoreError>) {
         if jobs.len() > 1 {
-            tracing::debug!(jobs = jobs.len(), error = %err, "batch failed, running its jobs alone");
+            let error = err.as_ref().map(ToString::to_string);
+            tracing::debug!(
+                jobs = jobs.len(),
+                error,
+                "batch failed, running its jobs alone"
+            );
         }
-        let mut first_error = Some(err);
+        let mut first_error = err;
         for job in jobs {
             self.run_alone(job, first_error.take()).await;
         }
@@ -170,12 +203,16 @@ impl Writer {
                 }
             }
             attempt += 1;
-            match self.run_batch(vec![job]).await {
+            match self.run_batch(vec![job], Guard::Savepoints).await {
                 Ok(()) => return,
-                Err((mut jobs, err)) => match jobs.pop() {
+                Err((mut jobs, stop)) => match jobs.pop() {
                     Some(back) => {
                         job = back;
-                        last = Some(err);
+                        last = match stop {
+                            Stop::Failed(err) => Some(err),
+                            // Alone, a job's transaction is its savepoint: not raised.
+                            Stop::Unkept => None,
+                        };
                     }
                     None => return,
                 },
@@ -184,17 +221,19 @@ impl Writer {
     }
 
     /// Runs the jobs in one transaction and answers them after its commit;
-    /// on a failure of the batch as a whole, rolls back and hands the jobs back.
+    /// when it stops before (a bare job that did not keep its writes, or a
+    /// failure of the batch as a whole), rolls back and hands the jobs back.
     async fn run_batch(
         &self,
         mut jobs: Vec<Box<dyn Job>>,
-    ) -> Result<(), (Vec<Box<dyn Job>>, StoreError)> {
+        guard: Guard,
+    ) -> Result<(), (Vec<Box<dyn Job>>, Stop)> {
         if self.store.backend() == DbBackend::Postgres {
             jobs.sort_by(|a, b| a.lock_key().cmp(b.lock_key()));
         }
         let write = match self.store.begin_write().await {
             Ok(write) => write,
-            Err(err) => return Err((jobs, err)),
+            Err(err) => return Err((jobs, Stop::Failed(err))),
         };
         let mut events = Vec::new();
         if let [job] = jobs.as_mut_slice() {
@@ -208,24 +247,33 @@ impl Writer {
                 }
                 Step::Conflict(err) => {
                     let _ = write.txn.rollback().await;
-                    return Err((jobs, err));
+                    return Err((jobs, Stop::Failed(err)));
                 }
             }
         } else {
             for index in 0..jobs.len() {
-                let ran = run_in_savepoint(&write.txn, jobs[index].as_mut(), &mut events).await;
-                if let Err(err) = ran {
+                let job = jobs[index].as_mut();
+                let ran = match guard {
+                    Guard::Bare => match job.run(&write.txn, &mut events).await {
+                        Step::Keep => Ok(()),
+                        Step::Undo | Step::Conflict(_) => Err(Stop::Unkept),
+                    },
+                    Guard::Savepoints => run_in_savepoint(&write.txn, job, &mut events)
+                        .await
+                        .map_err(Stop::Failed),
+                };
+                if let Err(stop) = ran {
                     let _ = write.txn.rollback().await;
-                    return Err((jobs, err));
+                    return Err((jobs, stop));
                 }
             }
         }
         if let Err(err) = outbox::insert_all(&write.txn, events).await {
             let _ = write.txn.rollback().await;
-            return Err((jobs, err));
+            return Err((jobs, Stop::Failed(err)));
         }
         if let Err(err) = write.commit().await {
-            return Err((jobs, err));
+            return Err((jobs, Stop::Failed(err)));
         }
         finish_all(jobs);
         Ok(())
@@ -295,8 +343,9 @@ mod tests {
         Keep,
         /// Writes its row, then refuses (its savepoint is rolled back).
         Refuse,
-        /// Fails the batch on its first run (not a race); keeps its row after.
-        FailFirst,
+        /// Fails its first two runs (not a race): the bare batch, then the
+        /// one with savepoints. Keeps its row after.
+        FailTwice,
     }
 
     /// How a probe was answered: the commit result, and how many rows of
@@ -336,10 +385,10 @@ mod tests {
                 match self.act {
                     Act::Keep => Step::Keep,
                     Act::Refuse => Step::Undo,
-                    Act::FailFirst if run == 1 => {
+                    Act::FailTwice if run <= 2 => {
                         Step::Conflict(StoreError::Corrupt("injected failure".into()))
                     }
-                    Act::FailFirst => Step::Keep,
+                    Act::FailTwice => Step::Keep,
                 }
             })
         }
@@ -442,6 +491,19 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_batch_whose_jobs_all_keep_runs_each_once() {
+        let bench = bench().await;
+        let (release, gate) = bench.hold_writer().await;
+        let first = bench.submit("a-kept", Act::Keep).await;
+        let second = bench.submit("b-kept", Act::Keep).await;
+        release.send(()).unwrap();
+
+        assert_eq!(answer(gate).await, ((Ok(()), 1), 1));
+        assert_eq!(answer(first).await, ((Ok(()), 1), 1));
+        assert_eq!(answer(second).await, ((Ok(()), 1), 1));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_refused_job_in_a_batch_rolls_back_alone() {
         let bench = bench().await;
         let (release, gate) = bench.hold_writer().await;
@@ -451,10 +513,11 @@ mod tests {
         release.send(()).unwrap();
 
         assert_eq!(answer(gate).await, ((Ok(()), 1), 1));
-        // Each ran once, in one batch: kept rows are visible when answered,
-        // the refused one's savepoint left nothing.
-        assert_eq!(answer(first).await, ((Ok(()), 1), 1));
-        assert_eq!(answer(refused).await, ((Ok(()), 0), 1));
+        // The bare run stopped at b and was rolled back; the batch ran again
+        // with savepoints: kept rows are visible when answered, the refused
+        // one's savepoint left nothing. c ran only in the second run.
+        assert_eq!(answer(first).await, ((Ok(()), 1), 2));
+        assert_eq!(answer(refused).await, ((Ok(()), 0), 2));
         assert_eq!(answer(last).await, ((Ok(()), 1), 1));
     }
 
@@ -463,16 +526,16 @@ mod tests {
         let bench = bench().await;
         let (release, gate) = bench.hold_writer().await;
         let first = bench.submit("a-kept", Act::Keep).await;
-        let failing = bench.submit("b-fails-once", Act::FailFirst).await;
+        let failing = bench.submit("b-fails-twice", Act::FailTwice).await;
         let last = bench.submit("c-kept", Act::Keep).await;
         release.send(()).unwrap();
         assert_eq!(answer(gate).await, ((Ok(()), 1), 1));
 
-        // a ran in the batch, which was rolled back, and again alone: one
-        // row. b failed the batch, then succeeded alone. The batch stopped
-        // before c, which ran once, alone.
-        assert_eq!(answer(first).await, ((Ok(()), 1), 2));
-        assert_eq!(answer(failing).await, ((Ok(()), 1), 2));
+        // a ran bare, then with savepoints (both rolled back), then alone:
+        // one row. b failed both batches, then succeeded alone. Both
+        // batches stopped before c, which ran once, alone.
+        assert_eq!(answer(first).await, ((Ok(()), 1), 3));
+        assert_eq!(answer(failing).await, ((Ok(()), 1), 3));
         assert_eq!(answer(last).await, ((Ok(()), 1), 1));
     }
 
