@@ -33,6 +33,7 @@ pub mod read;
 pub mod reconcile;
 pub mod sessions;
 pub mod snapshot;
+mod sqlite_plans;
 pub mod tariffs;
 #[cfg(test)]
 pub(crate) mod testdb;
@@ -178,6 +179,7 @@ impl Store {
         let pool = SqlitePoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.connect_timeout)
+            .after_connect(|conn, _| Box::pin(sqlite_plans::stabilize(conn)))
             .connect_with(connect)
             .await?;
         let db = SqlxSqliteConnector::from_sqlx_sqlite_pool(pool);

@@ -140,3 +140,19 @@ async fn a_server_that_never_answers_fails_within_the_connect_timeout() {
     );
     drop(silent);
 }
+
+#[tokio::test]
+async fn every_sqlite_connection_keeps_its_plans_when_values_are_rebound() {
+    let db = TestDb::create().await;
+    if db.is_postgres() {
+        eprintln!("skipped: the planner guarantee is SQLite's");
+        return;
+    }
+    let store = db.store().await;
+    let pool = store.db().get_sqlite_connection_pool();
+    // Two connections at once: the pool opened at least one after migrating.
+    let mut first = pool.acquire().await.unwrap();
+    let mut second = pool.acquire().await.unwrap();
+    assert!(sqlite_plans::is_stable(&mut first).await.unwrap());
+    assert!(sqlite_plans::is_stable(&mut second).await.unwrap());
+}
