@@ -8,6 +8,10 @@
 //! registry lookup and a type-name string per field), which on the status
 //! board, 5,000 fields, cost more than the resolvers. No hook here is per
 //! field. The schema keeps the hooks' settings in its data (`build_schema`).
+//!
+//! Front ends send the same few documents over and over, and parsing one
+//! (async-graphql's PEG parser) cost a tenth of a one-location request, so
+//! parsed documents are kept by their text in a small LRU.
 
 use std::time::Instant;
 
@@ -32,7 +36,16 @@ pub struct Hooks {
     pub persisted: LruCacheStorage,
     /// Whether `__schema` and `__type` may be queried.
     pub introspection: bool,
+    /// Documents parsed before, by their text (`Hooks::documents`).
+    pub documents: LruCacheStorage,
 }
+
+/// How many parsed documents are kept.
+const DOCUMENTS_KEPT: usize = 256;
+
+/// Longer documents are parsed each time, not kept: this and
+/// `DOCUMENTS_KEPT` bound the cache's memory to a few MiB.
+const DOCUMENT_TEXT_KEPT: usize = 8 * 1024;
 
 /// The `persistedQuery` request extension (Apollo's automatic persisted queries).
 #[derive(Deserialize)]
@@ -52,6 +65,16 @@ struct Prepared {
 }
 
 impl Hooks {
+    /// The hooks with their caches empty.
+    pub fn new(metrics: Metrics, persisted_kept: usize, introspection: bool) -> Self {
+        Hooks {
+            metrics,
+            persisted: LruCacheStorage::new(persisted_kept.max(1)),
+            introspection,
+            documents: LruCacheStorage::new(DOCUMENTS_KEPT),
+        }
+    }
+
     /// Apollo's automatic persisted queries, version 1: a hash alone runs the
     /// query registered under it; a query with its hash registers it.
     async fn persisted_query(&self, request: Request) -> ServerResult<Request> {
@@ -91,6 +114,25 @@ impl Hooks {
         Ok(request)
     }
 
+    /// Gives the request the document parsed before from the same text, or
+    /// parses it and keeps it. A request whose document is already parsed
+    /// (a persisted query: its text is empty) or too long to keep is left
+    /// to `Request::parsed_query`.
+    async fn reuse_document(&self, request: &mut Request) -> ServerResult<()> {
+        if request.query.is_empty() || request.query.len() > DOCUMENT_TEXT_KEPT {
+            return Ok(());
+        }
+        if let Some(doc) = self.documents.get(request.query.clone()).await {
+            request.set_parsed_query(doc);
+            return Ok(());
+        }
+        let doc = async_graphql::parser::parse_query(&request.query)
+            .map_err(|e| error::parse_failed(e.into()))?;
+        self.documents.set(request.query.clone(), doc.clone()).await;
+        request.set_parsed_query(doc);
+        Ok(())
+    }
+
     /// Resolves a persisted query, parses the document and checks it
     /// against the switches and the transport (`None`: not over HTTP).
     async fn prepare(
@@ -99,6 +141,7 @@ impl Hooks {
         transport: Option<&Transport>,
     ) -> ServerResult<Prepared> {
         let mut request = self.persisted_query(request).await?;
+        self.reuse_document(&mut request).await?;
         let named = request.operation_name.clone();
         let document = request.parsed_query().map_err(error::parse_failed)?;
         if !self.introspection {
@@ -126,11 +169,10 @@ impl Hooks {
 /// The hooks of a schema built by `build_schema`; a schema built otherwise
 /// (none in this crate) runs with introspection on and throwaway metrics.
 fn hooks_of(schema: &AppSchema) -> Hooks {
-    schema.data::<Hooks>().cloned().unwrap_or_else(|| Hooks {
-        metrics: Metrics::new(),
-        persisted: LruCacheStorage::new(1),
-        introspection: true,
-    })
+    schema
+        .data::<Hooks>()
+        .cloned()
+        .unwrap_or_else(|| Hooks::new(Metrics::new(), 1, true))
 }
 
 /// Executes a query or mutation (`transport`: how it came over HTTP, if it

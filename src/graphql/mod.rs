@@ -6,7 +6,6 @@
 
 use std::sync::Arc;
 
-use async_graphql::extensions::apollo_persisted_queries::LruCacheStorage;
 use async_graphql::http::GraphiQLSource;
 use async_graphql::{EmptyMutation, SDLExportOptions, Schema};
 use async_graphql_axum::GraphQLResponse;
@@ -114,11 +113,11 @@ pub fn build_schema_with(
         // comes first in lookups, so an authenticated request's Access wins.
         .data(default_access)
         .data(metrics.clone())
-        .data(hooks::Hooks {
+        .data(hooks::Hooks::new(
             metrics,
-            persisted: LruCacheStorage::new(limits.apq_cache_size.max(1)),
-            introspection: limits.introspection,
-        })
+            limits.apq_cache_size,
+            limits.introspection,
+        ))
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity);
     if !limits.introspection {

@@ -519,6 +519,42 @@ async fn validation_errors_carry_a_code() {
     assert_eq!(got[0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED");
 }
 
+/// Runs a query through the hooks and returns its data as JSON.
+async fn hooked(schema: &AppSchema, query: &str) -> serde_json::Value {
+    let response = hooks::execute(schema, async_graphql::Request::new(query), None).await;
+    assert!(response.errors.is_empty(), "{:?}", response.errors);
+    response.data.into_json().unwrap()
+}
+
+#[tokio::test]
+async fn documents_are_parsed_once_by_their_text_and_long_ones_are_not_kept() {
+    use async_graphql::extensions::apollo_persisted_queries::CacheStorage;
+    let f = fixture().await;
+    seed::location(&f.store, "LOC1", "Amsterdam").await;
+    let documents = f.schema.data::<hooks::Hooks>().unwrap().documents.clone();
+    let by_name = r#"{ location(countryCode: "NL", partyId: "GFX", ocpiId: "LOC1") { name } }"#;
+    let by_city = r#"{ location(countryCode: "NL", partyId: "GFX", ocpiId: "LOC1") { city } }"#;
+    // Over the 8 KiB kept: the same query after a long comment.
+    let long = format!("#{}\n{by_city}", "x".repeat(9 * 1024));
+
+    let first = hooked(&f.schema, by_name).await;
+    let again = hooked(&f.schema, by_name).await;
+    let other = hooked(&f.schema, by_city).await;
+    let unkept = hooked(&f.schema, &long).await;
+
+    let name = serde_json::json!({ "location": { "name": "Station LOC1" } });
+    assert_eq!(first, name);
+    assert_eq!(again, name);
+    assert_eq!(
+        other,
+        serde_json::json!({ "location": { "city": "Amsterdam" } })
+    );
+    assert_eq!(unkept, other);
+    assert!(documents.get(by_name.to_string()).await.is_some());
+    assert!(documents.get(by_city.to_string()).await.is_some());
+    assert!(documents.get(long).await.is_none());
+}
+
 #[tokio::test]
 async fn node_finds_objects_by_their_global_ids() {
     let f = fixture().await;
