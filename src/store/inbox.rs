@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use entity::inbox;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    Set,
 };
 
 use super::read::{Sort, Window};
@@ -83,7 +83,11 @@ pub async fn insert(
         replay_of: Set(row.replay_of),
         ..Default::default()
     };
-    let id = model.insert(conn).await?.id;
+    // Only the id comes back: the row holds the whole body.
+    let id = inbox::Entity::insert(model)
+        .exec(conn)
+        .await?
+        .last_insert_id;
     if let Some(original) = row.replay_of {
         inbox::Entity::update_many()
             .col_expr(inbox::Column::ReplayedBy, Expr::value(id))
@@ -136,7 +140,12 @@ pub async fn finish(
         warnings: Set(serde_json::to_string(&applied.warnings).unwrap_or_else(|_| "[]".into())),
         ..Default::default()
     };
-    model.update(conn).await?;
+    // Not `model.update`, which reads the row back, body and all.
+    inbox::Entity::update_many()
+        .set(model)
+        .filter(inbox::Column::Id.eq(inbox_pk))
+        .exec(conn)
+        .await?;
     Ok(())
 }
 

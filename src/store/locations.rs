@@ -161,7 +161,12 @@ pub async fn bump_location(
         active.raw = Set(Value::Object(raw).to_string());
     }
     active.received_at = Set(received_at);
-    active.update(conn).await?;
+    // The Set columns only, without reading the row (and its raw JSON) back.
+    location::Entity::update_many()
+        .set(active)
+        .filter(location::Column::Id.eq(model.id))
+        .exec(conn)
+        .await?;
     Ok(())
 }
 
@@ -182,7 +187,12 @@ pub async fn bump_evse(
         active.raw = Set(Value::Object(raw).to_string());
     }
     active.received_at = Set(received_at);
-    active.update(conn).await?;
+    // The Set columns only, without reading the row (and its raw JSON) back.
+    evse::Entity::update_many()
+        .set(active)
+        .filter(evse::Column::Id.eq(model.id))
+        .exec(conn)
+        .await?;
     Ok(())
 }
 
@@ -364,7 +374,9 @@ pub async fn insert_status_change(
         stamp_from_sender: Set(change.stamp_from_sender),
         ..Default::default()
     };
-    model.insert(conn).await?;
+    evse_status_history::Entity::insert(model)
+        .exec(conn)
+        .await?;
     Ok(())
 }
 

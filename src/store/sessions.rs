@@ -220,6 +220,6 @@ pub async fn insert_event(conn: &impl ConnectionTrait, row: EventRow) -> Result<
         applied: Set(row.applied),
         ..Default::default()
     };
-    model.insert(conn).await?;
+    session_event::Entity::insert(model).exec(conn).await?;
     Ok(())
 }
