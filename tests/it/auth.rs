@@ -282,6 +282,7 @@ async fn subscriptions_need_valid_credentials_and_see_only_their_parties() {
     assert!(matches!(refused, Err(Refused::Http(401))));
 
     let gfx_jwt = jwt(json!({"aud": "chargegraph", "exp": in_an_hour(), "parties": ["NL/GFX"]}));
+    let before = app.state.events.subscriber_count();
     let mut by_key = subscribe_with(
         app.addr,
         json!({"apiKey": gfx_key}),
@@ -300,6 +301,9 @@ async fn subscriptions_need_valid_credentials_and_see_only_their_parties() {
     )
     .await
     .unwrap_or_else(|_| panic!("JWT subscription refused"));
+    // The server registers a subscription after answering connection_init:
+    // a change committed before that is not news to it.
+    app.wait_for_subscribers(before + 2).await;
 
     // BE/BEC changes first: a subscriber scoped to NL/GFX must not see it.
     let bec_path = format!("/ocpi/2.1.1/locations/BE/BEC/{BEC_LOCATION}/{EVSE}");
