@@ -13,13 +13,16 @@
 //! (async-graphql's PEG parser) cost a tenth of a one-location request, so
 //! parsed documents are kept by their text in a small LRU.
 
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use async_graphql::extensions::apollo_persisted_queries::{CacheStorage, LruCacheStorage};
-use async_graphql::parser::types::DocumentOperations;
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument};
 use async_graphql::{Data, Request, Response, ServerError, ServerResult};
 use futures::stream::{self, BoxStream};
 use futures::StreamExt;
+use lru::LruCache;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -36,16 +39,46 @@ pub struct Hooks {
     pub persisted: LruCacheStorage,
     /// Whether `__schema` and `__type` may be queried.
     pub introspection: bool,
-    /// Documents parsed before, by their text (`Hooks::documents`).
-    pub documents: LruCacheStorage,
+    /// Documents parsed before, by their text.
+    pub documents: Documents,
 }
 
 /// How many parsed documents are kept.
-const DOCUMENTS_KEPT: usize = 256;
+const DOCUMENTS_KEPT: NonZeroUsize = NonZeroUsize::new(256).unwrap();
 
 /// Longer documents are parsed each time, not kept: this and
 /// `DOCUMENTS_KEPT` bound the cache's memory to a few MiB.
 const DOCUMENT_TEXT_KEPT: usize = 8 * 1024;
+
+/// Parsed documents by their text, the least recently used dropped first.
+///
+/// Not async-graphql's `LruCacheStorage`: its lookups take the key by value,
+/// a copy of the text on every request, under an async lock.
+#[derive(Clone)]
+pub struct Documents(Arc<Mutex<LruCache<String, ExecutableDocument>>>);
+
+impl Documents {
+    fn new() -> Self {
+        Documents(Arc::new(Mutex::new(LruCache::new(DOCUMENTS_KEPT))))
+    }
+
+    /// The document parsed before from `text`, if still kept.
+    pub fn get(&self, text: &str) -> Option<ExecutableDocument> {
+        // A poisoned lock only costs the cache: parse again.
+        self.0.lock().ok()?.get(text).cloned()
+    }
+
+    fn keep(&self, text: &str, doc: ExecutableDocument) {
+        if let Ok(mut kept) = self.0.lock() {
+            kept.put(text.to_owned(), doc);
+        }
+    }
+}
+
+/// Parses a document, its errors coded GRAPHQL_PARSE_FAILED.
+fn parse(text: &str) -> ServerResult<ExecutableDocument> {
+    async_graphql::parser::parse_query(text).map_err(|e| error::parse_failed(e.into()))
+}
 
 /// The `persistedQuery` request extension (Apollo's automatic persisted queries).
 #[derive(Deserialize)]
@@ -71,7 +104,7 @@ impl Hooks {
             metrics,
             persisted: LruCacheStorage::new(persisted_kept.max(1)),
             introspection,
-            documents: LruCacheStorage::new(DOCUMENTS_KEPT),
+            documents: Documents::new(),
         }
     }
 
@@ -106,8 +139,7 @@ impl Hooks {
         if persisted.sha256_hash != hash {
             return Err(ServerError::new("provided sha does not match query", None));
         }
-        let doc = async_graphql::parser::parse_query(&request.query)
-            .map_err(|e| error::parse_failed(e.into()))?;
+        let doc = parse(&request.query)?;
         self.persisted.set(hash, doc.clone()).await;
         request.query = String::new();
         request.set_parsed_query(doc);
@@ -122,13 +154,14 @@ impl Hooks {
         if request.query.is_empty() || request.query.len() > DOCUMENT_TEXT_KEPT {
             return Ok(());
         }
-        if let Some(doc) = self.documents.get(request.query.clone()).await {
-            request.set_parsed_query(doc);
-            return Ok(());
-        }
-        let doc = async_graphql::parser::parse_query(&request.query)
-            .map_err(|e| error::parse_failed(e.into()))?;
-        self.documents.set(request.query.clone(), doc.clone()).await;
+        let doc = match self.documents.get(&request.query) {
+            Some(doc) => doc,
+            None => {
+                let doc = parse(&request.query)?;
+                self.documents.keep(&request.query, doc.clone());
+                doc
+            }
+        };
         request.set_parsed_query(doc);
         Ok(())
     }

@@ -528,7 +528,6 @@ async fn hooked(schema: &AppSchema, query: &str) -> serde_json::Value {
 
 #[tokio::test]
 async fn documents_are_parsed_once_by_their_text_and_long_ones_are_not_kept() {
-    use async_graphql::extensions::apollo_persisted_queries::CacheStorage;
     let f = fixture().await;
     seed::location(&f.store, "LOC1", "Amsterdam").await;
     let documents = f.schema.data::<hooks::Hooks>().unwrap().documents.clone();
@@ -550,9 +549,9 @@ async fn documents_are_parsed_once_by_their_text_and_long_ones_are_not_kept() {
         serde_json::json!({ "location": { "city": "Amsterdam" } })
     );
     assert_eq!(unkept, other);
-    assert!(documents.get(by_name.to_string()).await.is_some());
-    assert!(documents.get(by_city.to_string()).await.is_some());
-    assert!(documents.get(long).await.is_none());
+    assert!(documents.get(by_name).is_some());
+    assert!(documents.get(by_city).is_some());
+    assert!(documents.get(&long).is_none());
 }
 
 #[tokio::test]
