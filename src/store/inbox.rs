@@ -133,7 +133,6 @@ pub async fn finish(
     applied: &crate::ingest::Applied,
 ) -> Result<(), StoreError> {
     let model = inbox::ActiveModel {
-        id: Set(inbox_pk),
         http_status: Set(if applied.created { 201 } else { 200 }),
         outcome: Set(outcome.to_owned()),
         message: Set(applied.message.clone()),

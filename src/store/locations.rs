@@ -143,6 +143,20 @@ pub async fn save(
     Ok(model.save(conn).await?.try_into_model()?)
 }
 
+/// A parent's served stamp and raw JSON moved forward to a child's `stamp`,
+/// when it is newer than the parent's `last_updated`.
+fn forwarded(
+    raw: &str,
+    last_updated: Option<DateTime<Utc>>,
+    stamp: Option<DateTime<Utc>>,
+) -> Option<(DateTime<Utc>, String)> {
+    let stamp = stamp.filter(|s| last_updated.is_none_or(|old| *s > old))?;
+    let mut raw: Map<String, Value> = serde_json::from_str(raw).unwrap_or_default();
+    let text = crate::domain::Timestamp::from_datetime(stamp).to_string();
+    raw.insert("last_updated".into(), Value::String(text));
+    Some((stamp, Value::Object(raw).to_string()))
+}
+
 /// Moves a parent's served sender stamp forward to a child's (OCPI 2.2.1
 /// Locations: a child's change sets the new last_updated on its parents).
 /// The parent's own stamp, which its stale guard compares with, stays.
@@ -152,18 +166,17 @@ pub async fn bump_location(
     stamp: Option<DateTime<Utc>>,
     received_at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let mut raw: Map<String, Value> = serde_json::from_str(&model.raw).unwrap_or_default();
-    let mut active = model.clone().into_active_model();
-    if let Some(stamp) = stamp.filter(|s| model.last_updated.is_none_or(|old| *s > old)) {
-        active.last_updated = Set(Some(stamp));
-        let text = crate::domain::Timestamp::from_datetime(stamp).to_string();
-        raw.insert("last_updated".into(), Value::String(text));
-        active.raw = Set(Value::Object(raw).to_string());
+    let mut update = location::ActiveModel {
+        received_at: Set(received_at),
+        ..Default::default()
+    };
+    if let Some((stamp, raw)) = forwarded(&model.raw, model.last_updated, stamp) {
+        update.last_updated = Set(Some(stamp));
+        update.raw = Set(raw);
     }
-    active.received_at = Set(received_at);
     // The Set columns only, without reading the row (and its raw JSON) back.
     location::Entity::update_many()
-        .set(active)
+        .set(update)
         .filter(location::Column::Id.eq(model.id))
         .exec(conn)
         .await?;
@@ -178,18 +191,17 @@ pub async fn bump_evse(
     stamp: Option<DateTime<Utc>>,
     received_at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let mut raw: Map<String, Value> = serde_json::from_str(&model.raw).unwrap_or_default();
-    let mut active = model.clone().into_active_model();
-    if let Some(stamp) = stamp.filter(|s| model.last_updated.is_none_or(|old| *s > old)) {
-        active.last_updated = Set(Some(stamp));
-        let text = crate::domain::Timestamp::from_datetime(stamp).to_string();
-        raw.insert("last_updated".into(), Value::String(text));
-        active.raw = Set(Value::Object(raw).to_string());
+    let mut update = evse::ActiveModel {
+        received_at: Set(received_at),
+        ..Default::default()
+    };
+    if let Some((stamp, raw)) = forwarded(&model.raw, model.last_updated, stamp) {
+        update.last_updated = Set(Some(stamp));
+        update.raw = Set(raw);
     }
-    active.received_at = Set(received_at);
     // The Set columns only, without reading the row (and its raw JSON) back.
     evse::Entity::update_many()
-        .set(active)
+        .set(update)
         .filter(evse::Column::Id.eq(model.id))
         .exec(conn)
         .await?;
